@@ -8,9 +8,10 @@
  * that moved between kernels (memcg_path -> memcg_id) is still found, and a
  * field a kernel lacks reads as 0 with FL_EV_HAS_* unset.
  *
- * Events arrive per CPU in timestamp order; across CPUs they are merged by
- * (ts, cpu, position in that CPU's stream), so the merged order is total and
- * stable for equal timestamps.
+ * Events arrive per stream (one ring buffer: a CPU of an instance) in
+ * timestamp order; across streams they are merged by (ts, stream number,
+ * position in that stream), so the merged order is total and stable for equal
+ * timestamps. Without a `streams` header key, stream s is CPU s.
  *
  * The per-type meaning of a[] is fixed here, and the database's typed columns
  * and views follow it:
@@ -32,7 +33,8 @@
  *   BLOCK_RQ_COMPLETE            dev       sector    nr_sector    error                       rwbs
  *   *_RECLAIM_BEGIN              order     gfp_flags
  *   *_RECLAIM_END                nr_reclaimed
- *   SYS_ENTER                    args[0..5] in the syscall's own order (sys says which)
+ *   SYS_ENTER                    args[0..5] in the syscall's own order (sys says which;
+ *                                FL_SYS_NONE for a syscalls:sys_enter_* faultlab has no name for)
  *   SYS_EXIT                     ret
  *   LOCK_CONTENTION_BEGIN        lock_addr flags
  *   LOCK_CONTENTION_END          lock_addr ret
@@ -116,5 +118,39 @@ uint64_t fl_decoder_count(const struct fl_decoder *d);
 /* The system:name of a tep id in this capture ("sched:sched_switch"), or NULL. */
 const char *fl_decoder_event_name(const struct fl_decoder *d, int tep_id);
 void fl_decoder_free(struct fl_decoder *d);
+
+/*
+ * Additions (decoder owner). Lost-event detail: sub-buffers flagged "events
+ * missed" whose count the kernel could not store (fl_decoder_lost() counts
+ * only stored counts); the CPU count the lost counters cover; events decoded
+ * as OTHER; sub-buffers skipped for an impossible commit size.
+ */
+uint64_t fl_decoder_lost_unknown(const struct fl_decoder *d, int cpu);
+int fl_decoder_ncpus(const struct fl_decoder *d);
+uint64_t fl_decoder_count_other(const struct fl_decoder *d);
+uint64_t fl_decoder_bad_subbufs(const struct fl_decoder *d);
+/*
+ * Streams: the stream (DATA record cpu tag; or trace.dat buffer) the last
+ * event returned came from, and its instance name from the header's
+ * `stream/N` = "cpu C instance NAME" ("main" when the header has no streams).
+ */
+int fl_decoder_stream(const struct fl_decoder *d);
+const char *fl_decoder_stream_instance(const struct fl_decoder *d, int stream);
+
+/*
+ * trace-cmd trace.dat input (capture/tracedat.c). fl_tracedat_sniff: the
+ * first bytes are trace.dat's magic "\x17\x08\x44tracing". fl_decoder_open_tracedat
+ * opens path with libtracecmd and returns the same merged event stream; it
+ * fills header (initialised by the caller, released by the caller) with what
+ * the file knows, in the .flc HEADER key vocabulary: uname.*, arch, cpus,
+ * page_size, long_size, big_endian, clock, events.enabled, format/SYS/EVENT,
+ * header_page, source = "trace.dat", tracedat.version, and tracedat.buffers
+ * (instance names, one a line) so ingest can treat it like a capture. Events of
+ * the top-level buffer and of every instance buffer are merged by (ts, stream);
+ * stream 0 is the top-level buffer, stream i the (i-1)th instance.
+ */
+bool fl_tracedat_sniff(const void *p, size_t n);
+struct fl_decoder *fl_decoder_open_tracedat(const char *path, struct fl_kv *header,
+					    struct fl_err *err);
 
 #endif
