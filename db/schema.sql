@@ -1,0 +1,241 @@
+-- schema.sql - the faultlab database: the one source of truth for its tables and views.
+--
+-- Compiled into the binary (db/schema.S) and run by fl_db_open() on a new database, inside one
+-- transaction. PRAGMA user_version below is the schema version; a faultlab that finds a newer
+-- version refuses to write. Every table is STRICT. Units: times in ns of the capture's trace clock
+-- (column names end in _ns), sizes in bytes, addresses as signed 64-bit integers (two's complement:
+-- printf('%x', address) shows them as the kernel prints them).
+--
+-- Raw decoded events are kept so that every derived table (issue 3: fault, lock_wait, writer_op,
+-- vma, io; issue 4: replay_run, metric) can be rebuilt from this database alone.
+
+PRAGMA user_version = 1;
+
+-- One row per ingested capture file. content_hash makes ingest idempotent.
+CREATE TABLE capture (
+	id			INTEGER PRIMARY KEY,
+	content_hash		TEXT NOT NULL UNIQUE,	-- 16 hex digits of the file's content hash
+	path			TEXT NOT NULL,		-- as given on the command line
+	format			TEXT NOT NULL,		-- 'flc' or 'trace.dat'
+	size_bytes		INTEGER NOT NULL,
+	ingested_realtime_ns	INTEGER NOT NULL,
+	uname_sysname		TEXT,
+	uname_release		TEXT,
+	uname_version		TEXT,
+	uname_machine		TEXT,
+	uname_nodename		TEXT,
+	arch			TEXT,			-- 'x86_64', 'aarch64', ...
+	long_size		INTEGER,		-- kernel word size, bytes
+	big_endian		INTEGER,
+	page_size		INTEGER,		-- bytes
+	cpus			INTEGER,
+	clock			TEXT,			-- trace clock: 'local', 'mono', ...
+	start_realtime_ns	INTEGER,
+	start_trace_ns		INTEGER,
+	end_realtime_ns		INTEGER,
+	end_trace_ns		INTEGER,
+	first_event_ns		INTEGER,		-- ts of the first and last event ingested
+	last_event_ns		INTEGER,
+	cmdline			TEXT,			-- arguments joined by spaces
+	mode			TEXT,			-- 'command' or 'system'
+	buffer_kb		INTEGER,		-- per-CPU ring buffer size
+	memcg_path		TEXT,
+	memcg_limit_bytes	INTEGER,
+	exit_status		INTEGER,		-- of the followed command
+	complete		INTEGER NOT NULL,	-- 1: END record seen and nothing damaged
+	truncated		INTEGER NOT NULL,	-- 1: file ends inside a record or lacks END
+	bytes_lost		INTEGER NOT NULL,	-- file bytes in damaged or cut records
+	events			INTEGER NOT NULL,	-- rows in event for this capture
+	events_lost		INTEGER NOT NULL,	-- events the ring buffer dropped (all CPUs)
+	event_first_id		INTEGER,		-- event.id range of this capture (contiguous)
+	event_last_id		INTEGER,
+	warnings		TEXT			-- one warning per line, NULL if none
+) STRICT;
+
+-- Every other header/trailer/snapshot item, verbatim (format text, header_page, stats/CPU, ...).
+CREATE TABLE capture_kv (
+	capture		INTEGER NOT NULL REFERENCES capture(id),
+	section		TEXT NOT NULL,		-- 'header', 'trailer', 'snapshot.N'
+	key		TEXT NOT NULL,
+	value		ANY,			-- TEXT, or BLOB when the value holds NUL bytes
+	PRIMARY KEY (capture, section, key)
+) STRICT, WITHOUT ROWID;
+
+-- Event types the capture asked for: enabled ones with their id in the capture's formats,
+-- and those the kernel lacked (enabled = 0, tep_id NULL).
+CREATE TABLE capture_event_type (
+	capture		INTEGER NOT NULL REFERENCES capture(id),
+	system		TEXT NOT NULL,
+	name		TEXT NOT NULL,
+	tep_id		INTEGER,
+	enabled		INTEGER NOT NULL,
+	events		INTEGER NOT NULL,	-- rows in event with this tep_id
+	PRIMARY KEY (capture, system, name)
+) STRICT, WITHOUT ROWID;
+
+-- Per capture per CPU (per stream: stream 0 is the followed command's or the system's instance).
+CREATE TABLE cpu_stat (
+	capture		INTEGER NOT NULL REFERENCES capture(id),
+	cpu		INTEGER NOT NULL,
+	events		INTEGER NOT NULL,	-- events decoded from this CPU
+	lost		INTEGER NOT NULL,	-- events the ring buffer dropped on this CPU
+	PRIMARY KEY (capture, cpu)
+) STRICT, WITHOUT ROWID;
+
+-- Tasks (threads) seen in the capture: from the task snapshots, the sched events, and the
+-- event stream. followed = 1 for the tasks the capture recorded on purpose: in command mode
+-- the followed command's processes and threads, in system mode every task.
+CREATE TABLE task (
+	capture		INTEGER NOT NULL REFERENCES capture(id),
+	tid		INTEGER NOT NULL,
+	tgid		INTEGER,		-- NULL if never learnt
+	comm		TEXT,			-- the last name seen
+	prio		INTEGER,		-- kernel prio (0..139, 120 = nice 0)
+	policy		INTEGER,		-- SCHED_OTHER = 0, SCHED_FIFO = 1, ...
+	parent		INTEGER,		-- tid that forked it (sched_process_fork), if seen
+	followed	INTEGER NOT NULL,
+	events		INTEGER NOT NULL,	-- events this tid emitted
+	PRIMARY KEY (capture, tid)
+) STRICT, WITHOUT ROWID;
+
+-- The raw decoded events, merged across CPUs in (ts, cpu, per-CPU order). id is global and
+-- contiguous within a capture (capture.event_first_id .. event_last_id), so id is also the
+-- merge order. type/sys follow capture/decode.h (names in ev_type and sys_name); a0..a5 hold
+-- the per-type fields documented there (NULL where the type has fewer); use the ev_* views.
+CREATE TABLE event (
+	id		INTEGER PRIMARY KEY,
+	capture		INTEGER NOT NULL,
+	ts		INTEGER NOT NULL,	-- ns, trace clock
+	cpu		INTEGER NOT NULL,
+	tid		INTEGER NOT NULL,	-- common_pid (0: idle or interrupt)
+	inst		INTEGER NOT NULL,	-- tracefs instance: 0 main, 1 the extra global one
+	type		INTEGER NOT NULL,	-- enum fl_ev
+	sys		INTEGER,		-- enum fl_sys for syscall events, else NULL
+	tep_id		INTEGER,		-- only for type 0 (OTHER): which event it was
+	a0		INTEGER,
+	a1		INTEGER,
+	a2		INTEGER,
+	a3		INTEGER,
+	a4		INTEGER,
+	a5		INTEGER,
+	comm		TEXT,
+	comm2		TEXT
+) STRICT;
+
+-- /proc/PID/maps rows sampled by the capture ('start' = header, 'end' = trailer, 'snapshot').
+CREATE TABLE maps (
+	capture		INTEGER NOT NULL REFERENCES capture(id),
+	pid		INTEGER NOT NULL,
+	taken		TEXT NOT NULL,		-- 'start', 'snapshot', 'end'
+	time_ns		INTEGER,		-- trace clock when sampled, if known
+	start		INTEGER NOT NULL,	-- address of the first byte
+	end		INTEGER NOT NULL,	-- address after the last byte
+	perms		TEXT NOT NULL,		-- 'r-xp' ...
+	offset		INTEGER NOT NULL,	-- bytes into the file
+	dev		TEXT NOT NULL,		-- 'fd:01'
+	inode		INTEGER NOT NULL,
+	path		TEXT			-- file, '[heap]', '[stack]', or NULL for anonymous
+) STRICT;
+
+-- Names of the enums of capture/decode.h (filled by fl_db_open from fl_ev_name/fl_sys_name).
+CREATE TABLE ev_type (
+	type		INTEGER PRIMARY KEY,
+	name		TEXT NOT NULL
+) STRICT;
+CREATE TABLE sys_name (
+	sys		INTEGER PRIMARY KEY,
+	name		TEXT NOT NULL
+) STRICT;
+
+-- ---- views: the event table with the fields' real names ------------------------------------
+-- The type numbers are those of enum fl_ev in capture/decode.h (checked by a unit test).
+
+CREATE VIEW ev AS
+	SELECT e.id, e.capture, e.id - c.event_first_id AS seq, e.ts, e.cpu, e.tid, e.inst,
+	       t.name AS type, s.name AS sys, e.a0, e.a1, e.a2, e.a3, e.a4, e.a5, e.comm, e.comm2
+	FROM event e JOIN capture c ON c.id = e.capture
+	LEFT JOIN ev_type t ON t.type = e.type LEFT JOIN sys_name s ON s.sys = e.sys;
+
+CREATE VIEW ev_page_fault AS
+	SELECT id, capture, ts, cpu, tid, inst, a0 AS address, a1 AS ip, a2 AS error_code,
+	       (type = 1) AS user
+	FROM event WHERE type IN (1, 2);
+
+CREATE VIEW ev_mmap_lock AS
+	SELECT id, capture, ts, cpu, tid, inst,
+	       CASE type WHEN 3 THEN 'start_locking' WHEN 4 THEN 'acquire_returned'
+			 ELSE 'released' END AS kind,
+	       a0 AS mm, a1 AS write,
+	       CASE type WHEN 4 THEN a2 END AS success,
+	       CASE type WHEN 4 THEN a3 ELSE a2 END AS memcg_id
+	FROM event WHERE type IN (3, 4, 5);
+
+CREATE VIEW ev_filemap AS
+	SELECT id, capture, ts, cpu, tid, inst,
+	       CASE type WHEN 6 THEN 'fault' WHEN 7 THEN 'map_pages' WHEN 8 THEN 'add_to_page_cache'
+			 ELSE 'delete_from_page_cache' END AS kind,
+	       a0 AS s_dev, a1 AS i_ino, a2 AS "index",
+	       CASE type WHEN 7 THEN a3 END AS last_index,
+	       CASE WHEN type IN (8, 9) THEN a3 END AS "order",
+	       CASE WHEN type IN (8, 9) THEN a4 END AS pfn
+	FROM event WHERE type IN (6, 7, 8, 9);
+
+CREATE VIEW ev_sched_switch AS
+	SELECT id, capture, ts, cpu, tid, inst, a0 AS prev_pid, a1 AS prev_prio, a2 AS prev_state,
+	       a3 AS next_pid, a4 AS next_prio, comm AS prev_comm, comm2 AS next_comm
+	FROM event WHERE type = 10;
+
+CREATE VIEW ev_sched_waking AS
+	SELECT id, capture, ts, cpu, tid, inst, a0 AS pid, a1 AS prio, a2 AS target_cpu, comm
+	FROM event WHERE type = 11;
+
+CREATE VIEW ev_sched_fork AS
+	SELECT id, capture, ts, cpu, tid, inst, a0 AS parent_pid, a1 AS child_pid,
+	       comm AS parent_comm, comm2 AS child_comm
+	FROM event WHERE type = 12;
+
+CREATE VIEW ev_sched_exit AS
+	SELECT id, capture, ts, cpu, tid, inst, a0 AS pid, a1 AS prio, comm
+	FROM event WHERE type = 13;
+
+CREATE VIEW ev_sched_exec AS
+	SELECT id, capture, ts, cpu, tid, inst, a0 AS pid, a1 AS old_pid, comm AS filename
+	FROM event WHERE type = 14;
+
+CREATE VIEW ev_block_rq AS
+	SELECT id, capture, ts, cpu, tid, inst, CASE type WHEN 15 THEN 'issue' ELSE 'complete' END AS kind,
+	       a0 AS dev, a1 AS sector, a2 AS nr_sector,
+	       CASE type WHEN 15 THEN a3 END AS bytes,
+	       CASE type WHEN 16 THEN a3 END AS error,
+	       comm AS rwbs, comm2 AS comm
+	FROM event WHERE type IN (15, 16);
+
+CREATE VIEW ev_reclaim AS
+	SELECT id, capture, ts, cpu, tid, inst,
+	       CASE WHEN type IN (17, 18) THEN 'memcg' ELSE 'direct' END AS kind,
+	       CASE WHEN type IN (17, 19) THEN 'begin' ELSE 'end' END AS phase,
+	       CASE WHEN type IN (17, 19) THEN a0 END AS "order",
+	       CASE WHEN type IN (17, 19) THEN a1 END AS gfp_flags,
+	       CASE WHEN type IN (18, 20) THEN a0 END AS nr_reclaimed
+	FROM event WHERE type IN (17, 18, 19, 20);
+
+CREATE VIEW ev_syscall AS
+	SELECT e.id, e.capture, e.ts, e.cpu, e.tid, e.inst, s.name AS name,
+	       CASE e.type WHEN 21 THEN 'enter' ELSE 'exit' END AS phase,
+	       CASE e.type WHEN 21 THEN e.a0 END AS arg0, e.a1 AS arg1, e.a2 AS arg2,
+	       e.a3 AS arg3, e.a4 AS arg4, e.a5 AS arg5,
+	       CASE e.type WHEN 22 THEN e.a0 END AS ret
+	FROM event e LEFT JOIN sys_name s ON s.sys = e.sys
+	WHERE e.type IN (21, 22);
+
+CREATE VIEW ev_lock_contention AS
+	SELECT id, capture, ts, cpu, tid, inst, CASE type WHEN 23 THEN 'begin' ELSE 'end' END AS phase,
+	       a0 AS lock_addr, CASE type WHEN 23 THEN a1 END AS flags,
+	       CASE type WHEN 24 THEN a1 END AS ret
+	FROM event WHERE type IN (23, 24);
+
+-- @@ after-load: indexes, built by fl_db_ingest_*() after the bulk insert of each capture
+-- (CREATE INDEX IF NOT EXISTS: built once, then maintained by later captures' inserts).
+CREATE INDEX IF NOT EXISTS event_by_type ON event(capture, type, tid);
+CREATE INDEX IF NOT EXISTS event_by_tid ON event(capture, tid, id);
+CREATE INDEX IF NOT EXISTS maps_by_pid ON maps(capture, pid, taken);
