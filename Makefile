@@ -53,6 +53,8 @@ $(B)/%.o: %.c
 $(B)/%.o: %.S
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -I. -c -o $@ $<
+# .incbin is invisible to -MMD: the embedded schema is a dependency of its object.
+$(B)/db/schema.o: db/schema.sql
 
 $(LIBA): $(LIB_O)
 	@rm -f $@
