@@ -51,6 +51,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -186,6 +187,8 @@ struct fl_capture {
 	int stop_signal;		/* signal that asked to stop, 0 if none */
 	struct fl_capture_stats final;	/* figures at the end of fl_capture_run */
 	bool finished;			/* fl_capture_run completed */
+	struct child_args *child_args;	/* shared with the command until it execs */
+	char *child_stack;		/* its stack until then */
 };
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -558,6 +561,49 @@ static void parse_header_page(const char *text, int *subbuf, int *long_size)
 
 /* ---- the command ------------------------------------------------------ */
 
+struct child_args {
+	char *const *argv;		/* the command */
+	int go_rd;			/* read end: one byte releases the child */
+	int go_wr, ex_rd;		/* the parent's ends, closed in the child */
+	int ex_wr;			/* write end (close-on-exec): errno if exec fails */
+};
+
+/*
+ * The command's first code. It runs in the capture's address space
+ * (CLONE_VM, like posix_spawn) on a stack the parent touched beforehand, so
+ * it takes no page fault before exec: everything the command faults is
+ * traced, and the kernel's fault counters of the command (getrusage) match
+ * the trace. Only plain system calls here.
+ */
+static int child_main(void *arg)
+{
+	const struct child_args *a = arg;
+	sigset_t none;
+	ssize_t r;
+	char b;
+	int e;
+
+	sigemptyset(&none);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	close(a->go_wr);
+	close(a->ex_rd);
+	do
+		r = read(a->go_rd, &b, 1);
+	while (r < 0 && errno == EINTR);
+	if (r != 1)
+		_exit(127);	/* the capture gave up before releasing us */
+	execvp(a->argv[0], a->argv);
+	e = errno;
+	if (write(a->ex_wr, &e, sizeof(e)) < 0)
+		_exit(127);
+	_exit(127);
+}
+
+#define FL_CHILD_STACK	(256 * 1024)	/* bytes */
+
 static int start_child(struct fl_capture *c, struct fl_err *err)
 {
 	int go[2], ex[2];
@@ -570,39 +616,22 @@ static int start_child(struct fl_capture *c, struct fl_err *err)
 		close(go[1]);
 		return fl_seterr(err, "cannot create a pipe: %s", strerror(errno));
 	}
-	pid = fork();
+	c->child_args = fl_calloc(1, sizeof(*c->child_args));
+	c->child_args->argv = c->o.argv;
+	c->child_args->go_rd = go[0];
+	c->child_args->go_wr = go[1];
+	c->child_args->ex_rd = ex[0];
+	c->child_args->ex_wr = ex[1];
+	c->child_stack = fl_malloc(FL_CHILD_STACK);
+	memset(c->child_stack, 0, FL_CHILD_STACK);
+	pid = clone(child_main, c->child_stack + FL_CHILD_STACK, CLONE_VM | SIGCHLD,
+		    c->child_args);
 	if (pid < 0) {
 		close(go[0]);
 		close(go[1]);
 		close(ex[0]);
 		close(ex[1]);
-		return fl_seterr(err, "cannot fork: %s", strerror(errno));
-	}
-	if (pid == 0) {
-		sigset_t none;
-		char b;
-		int e;
-
-		/* The command gets a clean signal state and waits to be released. */
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		signal(SIGINT, SIG_DFL);
-		signal(SIGTERM, SIG_DFL);
-		signal(SIGHUP, SIG_DFL);
-		ssize_t r;
-
-		close(go[1]);
-		close(ex[0]);
-		do
-			r = read(go[0], &b, 1);
-		while (r < 0 && errno == EINTR);
-		if (r != 1)
-			_exit(127);	/* the capture gave up before releasing us */
-		execvp(c->o.argv[0], c->o.argv);
-		e = errno;
-		if (write(ex[1], &e, sizeof(e)) < 0)
-			_exit(127);
-		_exit(127);
+		return fl_seterr(err, "cannot start the command: clone: %s", strerror(errno));
 	}
 	close(go[0]);
 	close(ex[1]);
@@ -1661,5 +1690,7 @@ void fl_capture_free(struct fl_capture *c)
 	fl_buf_release(&c->memcg_path);
 	fl_buf_release(&c->tmp);
 	free(c->streams);
+	free(c->child_args);
+	free(c->child_stack);
 	free(c);
 }
