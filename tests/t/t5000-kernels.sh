@@ -88,4 +88,23 @@ for s in 6.1 6.12; do
 			not_ok "$s/kernel-faults-take-mmap-lock" \
 				"$(kv $s pf_kernel_mmap) of $pfk kernel faults took mmap_lock"
 	fi
+
+	# faultlab's decoder, through ingest, must see the same events in the same order
+	if ! "$FAULTLAB" ingest --db "$TMP/$s.db" "$flc" >"$TMP/$s.ingest" 2>&1; then
+		not_ok "$s/ingest" "$(tail -n 1 "$TMP/$s.ingest")"
+		continue
+	fi
+	dbn=$(sqlite3 "$TMP/$s.db" "SELECT count(*) FROM event")
+	[ "$dbn" = "$n" ] && ok "$s/ingest-events ($dbn)" ||
+		not_ok "$s/ingest-events" "the database holds $dbn events, the file $n"
+	sqlite3 -separator ' ' "$TMP/$s.db" "
+		WITH s AS (SELECT type, LEAD(type) OVER (PARTITION BY tid ORDER BY seq) AS nxt FROM ev
+			WHERE type IN ('page_fault_user', 'page_fault_kernel', 'mmap_lock_start_locking'))
+		SELECT type, count(*), total(nxt = 'mmap_lock_start_locking') FROM s
+		WHERE type LIKE 'page_fault_%' GROUP BY type ORDER BY type" >"$TMP/$s.sql" 2>&1
+	want=$( { [ "$pfk" -gt 0 ] && echo "page_fault_kernel $pfk $(kv $s pf_kernel_mmap).0"
+		echo "page_fault_user $pfu $(kv $s pf_user_mmap).0"; } )
+	[ "$(cat "$TMP/$s.sql")" = "$want" ] && ok "$s/ingest-fault-locking" ||
+		not_ok "$s/ingest-fault-locking" "database: $(tr '\n' ';' < "$TMP/$s.sql")\
+ independent reader: $(echo "$want" | tr '\n' ';')"
 done
