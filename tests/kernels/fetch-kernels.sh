@@ -8,11 +8,12 @@
 # cache/<series>/:
 #   vmlinuz   config   System.map   release (uname -r)   package (name=version)
 #   modules/  the package's /lib/modules/<release> tree (6.12's .ko.xz kept as is)
+#             with modules.dep made by depmod (the package leaves that to its postinst)
 # A series already extracted is left alone and nothing is printed, so the
 # test inputs stay stable; --refresh re-picks the newest package.
 # It also installs the host tools the harness needs (qemu-system-x86,
-# busybox-static, cpio, e2fsprogs) when missing. apt-get update runs only when
-# apt does not know a package it needs. Exit status 0 when every series is
+# busybox-static, cpio, e2fsprogs, kmod for depmod, xz-utils) when missing.
+# apt-get update runs only when apt does not know a package it needs. Exit status 0 when every series is
 # ready, 1 otherwise (with a message saying what failed).
 set -u
 cd "$(dirname "$0")"
@@ -30,7 +31,7 @@ apt_update() {
 
 need_tools() {
 	local p missing=""
-	for p in qemu-system-x86 busybox-static cpio e2fsprogs; do
+	for p in qemu-system-x86 busybox-static cpio e2fsprogs kmod xz-utils; do
 		dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q 'install ok installed' ||
 			missing="$missing $p"
 	done
@@ -93,6 +94,9 @@ fetch() {
 		rm -rf "$tmp"
 		return 1
 	fi
+	# the package leaves modules.dep to its postinst; run.sh -m needs it
+	depmod -b "$tmp" "$rel" 2>/dev/null ||
+		echo "fetch-kernels: depmod failed for $rel (run.sh -m will not work)" >&2
 	mkdir -p "$tmp/out"
 	mv "$tmp/boot/vmlinuz-$rel" "$tmp/out/vmlinuz"
 	mv "$tmp/boot/config-$rel" "$tmp/out/config"
@@ -108,10 +112,22 @@ fetch() {
 	echo "fetch-kernels: $s is $rel ($pkg $ver)"
 }
 
+# modules.dep for a tree extracted before fetch-kernels.sh ran depmod
+moddep() {
+	local b
+	b=$(mktemp -d "$CACHE/.depmod.XXXXXX")
+	mkdir -p "$b/lib/modules"
+	ln -s "$CACHE/$1/modules" "$b/lib/modules/$(cat "$CACHE/$1/release")"
+	depmod -b "$b" "$(cat "$CACHE/$1/release")" 2>/dev/null ||
+		echo "fetch-kernels: depmod failed for $1 (run.sh -m will not work)" >&2
+	rm -rf "$b"
+}
+
 need_tools || exit 1
 rc=0
 for s in $SERIES; do
 	if [ $refresh = 0 ] && [ -f "$CACHE/$s/vmlinuz" ] && [ -f "$CACHE/$s/release" ]; then
+		[ -f "$CACHE/$s/modules/modules.dep" ] || moddep "$s"
 		continue
 	fi
 	fetch "$s" || rc=1
