@@ -1,7 +1,7 @@
 /*
  * faultwork.c - a workload with a known number of page faults, for live tests.
  *
- *   faultwork [THREADS [PAGES [KPAGES [FORKPAGES]]]]     (defaults 4 2000 1000 500)
+ *   faultwork [THREADS [PAGES [KPAGES [FORKPAGES [OUTFILE]]]]]   (defaults 4 2000 1000 500 -)
  *
  * - THREADS threads each write one byte to every page of a fresh anonymous
  *   mapping of PAGES pages: THREADS * PAGES user-mode faults;
@@ -15,7 +15,8 @@
  *
  * It prints the kernel's own count, getrusage(RUSAGE_SELF) + (RUSAGE_CHILDREN)
  * minflt + majflt, as "rusage_faults=N", and the lower bound the design
- * implies as "expected_min=N". Everything after getrusage avoids faulting:
+ * implies as "expected_min=N", on stdout or into OUTFILE (opened before the
+ * work starts, so that its faults are counted). Everything after getrusage avoids faulting:
  * the line is formatted into a buffer that was touched before, written with
  * write(2), and the process leaves with _exit.
  */
@@ -100,7 +101,7 @@ int main(int argc, char **argv)
 	char *shared, *buf;
 	long total;
 	pid_t pid;
-	int fd, status, n;
+	int fd, status, n, out = STDOUT_FILENO;
 
 	page_size = sysconf(_SC_PAGESIZE);
 	pages_per_thread = argc > 2 ? atol(argv[2]) : 2000;
@@ -108,13 +109,20 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: faultwork [THREADS [PAGES [KPAGES [FORKPAGES]]]]\n");
 		return 2;
 	}
+	if (argc > 5 && strcmp(argv[5], "-")) {
+		out = open(argv[5], O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (out < 0) {
+			fprintf(stderr, "faultwork: cannot create '%s': %s\n", argv[5], strerror(errno));
+			return 1;
+		}
+	}
 	/* Warm up everything used after the final getrusage, so it does not fault. */
 	memset(line, 0, sizeof(line));
 	getrusage(RUSAGE_SELF, &self);
 	getrusage(RUSAGE_CHILDREN, &kids);
 	n = snprintf(line, sizeof(line), "rusage_faults=%ld\nexpected_min=%ld\n",
 		     self.ru_minflt + self.ru_majflt, kids.ru_minflt + kids.ru_majflt);
-	if (write(STDOUT_FILENO, line, 0) < 0)
+	if (write(out, line, 0) < 0)
 		return 1;
 
 	/* 1. user-mode faults from threads */
@@ -165,7 +173,7 @@ int main(int argc, char **argv)
 	getrusage(RUSAGE_CHILDREN, &kids);
 	n = snprintf(line, sizeof(line), "rusage_faults=%ld\nexpected_min=%ld\n",
 		     self.ru_minflt + self.ru_majflt + kids.ru_minflt + kids.ru_majflt, total);
-	if (write(STDOUT_FILENO, line, n) != n)
+	if (write(out, line, n) != n)
 		_exit(1);
 	_exit(WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1);
 }
