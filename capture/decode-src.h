@@ -26,13 +26,17 @@ struct fl_decoder_src {
 	/* 1 = *rec filled, 0 = end, -1 = error (err set). */
 	int (*next)(void *ctx, struct fl_raw_rec *rec, struct fl_err *err);
 	void (*free)(void *ctx);
+	/* The instance name of a stream, or NULL (then "main"); may be NULL itself. */
+	const char *(*stream_name)(void *ctx, int stream);
 	void *ctx;
 };
 
 /*
  * A decoder over tep (whose formats are parsed already; the decoder takes
- * ownership only if own_tep) and an external source. file_bigendian says how
- * the records' numbers are stored. cpus sizes the lost-event counters.
+ * ownership only if own_tep) and an external source, which the decoder frees
+ * (src->free) from then on; on failure (NULL) the caller still owns both.
+ * file_bigendian says how the records' numbers are stored. cpus sizes the
+ * lost-event counters.
  */
 struct fl_decoder *fl_decoder_open_src(struct tep_handle *tep, bool own_tep, bool file_bigendian,
 				       int cpus, const struct fl_decoder_src *src,

@@ -789,6 +789,7 @@ struct fl_decoder *fl_decoder_open_src(struct tep_handle *tep, bool own_tep, boo
 	d->swap = file_bigendian != host_bigendian();
 	d->src = *src;
 	if (build_types(d, err) < 0) {
+		d->src.free = NULL;	/* the caller still owns the source */
 		fl_decoder_free(d);
 		return NULL;
 	}
@@ -891,6 +892,11 @@ int fl_decoder_stream(const struct fl_decoder *d)
 
 const char *fl_decoder_stream_instance(const struct fl_decoder *d, int stream)
 {
+	if (d->src.stream_name) {
+		const char *name = d->src.stream_name(d->src.ctx, stream);
+
+		return name ? name : "main";
+	}
 	if (stream < 0 || stream >= d->nstreams || !d->streams[stream].instance)
 		return "main";
 	return d->streams[stream].instance;

@@ -142,12 +142,16 @@ const char *fl_decoder_stream_instance(const struct fl_decoder *d, int stream);
  * first bytes are trace.dat's magic "\x17\x08\x44tracing". fl_decoder_open_tracedat
  * opens path with libtracecmd and returns the same merged event stream; it
  * fills header (initialised by the caller, released by the caller) with what
- * the file knows, in the .flc HEADER key vocabulary: uname.*, arch, cpus,
- * page_size, long_size, big_endian, clock, events.enabled, format/SYS/EVENT,
- * header_page, source = "trace.dat", tracedat.version, and tracedat.buffers
- * (instance names, one a line) so ingest can treat it like a capture. Events of
- * the top-level buffer and of every instance buffer are merged by (ts, stream);
- * stream 0 is the top-level buffer, stream i the (i-1)th instance.
+ * the file knows, in the .flc HEADER key vocabulary where one exists: uname.*,
+ * arch, cpus, page_size, long_size, big_endian, clock, start.trace_ns,
+ * streams; and source = "trace.dat", tracedat.version, tracedat.uname,
+ * events.formats (every "sys:event" whose format the file carries; trace-cmd
+ * does not record which were enabled), tracedat.buffers (instance names, one
+ * a line), so ingest can treat it like a capture. No format text: libtracecmd
+ * has parsed it already. Events of the top-level buffer and of every instance
+ * buffer are merged by (ts, stream, cpu); stream 0 is the top-level buffer,
+ * stream i the (i-1)th instance (fl_decoder_stream()). Lost events come from
+ * the records' missed_events.
  */
 bool fl_tracedat_sniff(const void *p, size_t n);
 struct fl_decoder *fl_decoder_open_tracedat(const char *path, struct fl_kv *header,

@@ -7,6 +7,7 @@
  *	cc -O2 -Wall -o /tmp/mkgolden tests/golden/mkgolden.c
  *	/tmp/mkgolden tests/golden/decode-x86_64-6.18 [SUBBUF_KB]
  *	make update-golden   # writes expected.txt; compare with tepdump first
+ *	/tmp/mkgolden -t tests/golden/tracedat-x86_64-6.18/trace.dat
  *
  * It creates a scratch instance faultlab-golden-<pid> (never touching the
  * top-level buffer), enables the default faultlab event set filtered to its
@@ -19,10 +20,18 @@
  *	format.SYS.EVENT     the format text of every enabled event
  *	cpuN.raw             the raw sub-buffers read from per_cpu/cpuN/trace_pipe_raw
  * and removes the instance, also when the workload fails.
+ *
+ * With -t FILE it instead snapshots the instance with `trace-cmd extract -B`
+ * into FILE (trace-cmd record does not work on the project's machines). To
+ * keep the file small, extract runs in a private mount namespace where
+ * /proc/kallsyms is a one-line stub (trace-cmd stores the whole symbol table
+ * otherwise: 5 MB); the system's own /proc is untouched. extract's stdout must
+ * not be a pipe (trace-cmd 3.1.6 then writes a broken file), so it goes to a file.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -101,7 +110,9 @@ static int copy(const char *from, const char *to)
 
 static void remove_instance(void)
 {
-	if (inst[0]) {
+	struct stat st;
+
+	if (inst[0] && stat(inst, &st) == 0) {
 		instf("tracing_on", "0");
 		rmdir(inst);
 		inst[0] = 0;
@@ -171,20 +182,28 @@ static int workload(const char *dir)
 
 int main(int argc, char **argv)
 {
-	char path[512], to[512], num[64], *buf;
-	const char *dir;
+	char path[512], to[512], num[64], datdir[512], *buf;
+	const char *dir, *dat = NULL;
 	struct utsname u;
 	cpu_set_t set;
 	FILE *meta;
 	int ncpu, subbuf_kb = 0, rc = 1;
 
 	if (argc < 2) {
-		fprintf(stderr, "usage: mkgolden DIR [SUBBUF_KB]\n");
+		fprintf(stderr, "usage: mkgolden DIR [SUBBUF_KB] | mkgolden -t FILE.dat\n");
 		return 2;
 	}
-	dir = argv[1];
-	if (argc > 2)
-		subbuf_kb = atoi(argv[2]);
+	if (!strcmp(argv[1], "-t")) {
+		if (argc < 3)
+			return 2;
+		dat = argv[2];
+		snprintf(datdir, sizeof(datdir), "%s", dat);
+		dir = dirname(datdir);
+	} else {
+		dir = argv[1];
+		if (argc > 2)
+			subbuf_kb = atoi(argv[2]);
+	}
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
 		fprintf(stderr, "mkgolden: cannot create '%s': %s\n", dir, strerror(errno));
 		return 1;
@@ -229,6 +248,28 @@ int main(int argc, char **argv)
 	}
 	if (instf("tracing_on", "0") < 0)
 		goto out;
+	if (dat) {
+		char cmd[2048], stub[600];
+		FILE *f;
+
+		snprintf(stub, sizeof(stub), "%s/.kallsyms-stub", dir);
+		f = fopen(stub, "w");
+		if (!f)
+			goto out;
+		fprintf(f, "ffffffff81000000 T _stext\n");
+		fclose(f);
+		snprintf(cmd, sizeof(cmd), "unshare -m sh -c 'mount --bind %s /proc/kallsyms && "
+			 "trace-cmd extract -B %s -o %s' >%s/.extract.log 2>&1", stub,
+			 strrchr(inst, '/') + 1, dat, dir);
+		rc = system(cmd) == 0 ? 0 : 1;
+		unlink(stub);
+		if (rc)
+			fprintf(stderr, "mkgolden: '%s' failed, see %s/.extract.log\n", cmd, dir);
+		else
+			snprintf(path, sizeof(path), "%s/.extract.log", dir), unlink(path);
+		/* trace-cmd extract removes the instance itself; remove_instance() copes. */
+		goto out;
+	}
 
 	/* The metadata and formats, from this instance's own events/ directory. */
 	ncpu = (int)sysconf(_SC_NPROCESSORS_CONF);

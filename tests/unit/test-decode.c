@@ -824,3 +824,101 @@ FL_TEST(decode_bad_header)
 	unlink(tmp);
 	fl_kv_release(&h);
 }
+
+/* ---- trace.dat ------------------------------------------------------ */
+
+FL_TEST(tracedat_golden)
+{
+	const char *dat = fl_test_path("golden/tracedat-x86_64-6.18/trace.dat");
+	const char *exp = fl_test_path("golden/tracedat-x86_64-6.18/expected.txt");
+	struct fl_kv h = { 0 };
+	struct fl_buf out = { 0 }, want = { 0 }, head = { 0 };
+	struct fl_decoder *d;
+	struct fl_event ev;
+	struct fl_err err;
+	uint64_t last = 0;
+	long n = 0;
+	int rc;
+
+	CHECK(read_file(dat, &head));
+	CHECK(fl_tracedat_sniff(head.data, head.len));
+	CHECK(!fl_tracedat_sniff(head.data, 5));
+	CHECK(!fl_flc_sniff(head.data, head.len));
+	d = fl_decoder_open_tracedat(dat, &h, &err);
+	CHECKF(d, "%s", err.msg);
+	if (!d)
+		goto out;
+	while ((rc = fl_decoder_next(d, &ev, &err)) == 1) {
+		CHECK(ev.ts >= last);
+		last = ev.ts;
+		format_event(&out, d, &ev);
+		n++;
+	}
+	CHECK(rc == 0);
+	CHECKF(n > 300, "only %ld events in the golden trace.dat", n);
+	CHECK_EQ_U64(fl_kv_getu64(&h, "cpus", 0), 2);
+	CHECK_EQ_U64(fl_kv_getu64(&h, "long_size", 0), 8);
+	CHECK_EQ_U64(fl_kv_getu64(&h, "page_size", 0), 4096);
+	CHECK_EQ_U64(fl_kv_getu64(&h, "big_endian", 9), 0);
+	CHECK(fl_kv_getstr(&h, "clock") && !strcmp(fl_kv_getstr(&h, "clock"), "local"));
+	CHECK(fl_kv_getstr(&h, "arch") && !strcmp(fl_kv_getstr(&h, "arch"), "x86_64"));
+	CHECK(fl_kv_getstr(&h, "uname.release") &&
+	      !strncmp(fl_kv_getstr(&h, "uname.release"), "6.18", 4));
+	CHECK(fl_kv_getstr(&h, "tracedat.buffers") &&
+	      !strncmp(fl_kv_getstr(&h, "tracedat.buffers"), "faultlab-golden-", 16));
+	CHECK(fl_kv_getstr(&h, "events.formats") &&
+	      strstr(fl_kv_getstr(&h, "events.formats"), "exceptions:page_fault_user\n"));
+	/* The extract came from an instance: every event is on stream 1. */
+	CHECK(fl_decoder_stream(d) == 1);
+	CHECK(!strncmp(fl_decoder_stream_instance(d, 1), "faultlab-golden-", 16));
+	CHECK(!strcmp(fl_decoder_stream_instance(d, 0), "main"));
+	for (int c = 0; c < 2; c++)
+		CHECK_EQ_U64(fl_decoder_lost(d, c), 0);
+	fl_decoder_free(d);
+
+	if (getenv("FL_UPDATE_GOLDEN")) {
+		FILE *f = fopen(exp, "w");
+
+		CHECK(f && fwrite(out.data, 1, out.len, f) == out.len);
+		if (f)
+			fclose(f);
+	} else {
+		CHECKF(read_file(exp, &want), "'%s' missing: run make update-golden", exp);
+		CHECKF(out.len == want.len && !memcmp(out.data, want.data, out.len),
+		       "'%s' differs from the decoder's output", exp);
+	}
+	{
+		static const char *const types[] = {
+			" page_fault_user ", " page_fault_kernel ", " mmap_lock_start_locking ",
+			" sched_process_fork ", " sched_process_exec ", " sys_enter:mmap ",
+			" sys_exit:mmap ", " mm_filemap_fault ", " sched_switch ",
+		};
+		for (size_t i = 0; i < FL_ARRAY_SIZE(types); i++)
+			CHECKF(strstr(out.data, types[i]), "no%sin the trace.dat output", types[i]);
+	}
+out:
+	fl_kv_release(&h);
+	fl_buf_release(&out);
+	fl_buf_release(&want);
+	fl_buf_release(&head);
+}
+
+FL_TEST(tracedat_not_a_tracedat)
+{
+	const char *tmp = tmpname();
+	struct fl_kv h = { 0 };
+	struct fl_err err;
+	FILE *f = fopen(tmp, "w");
+
+	CHECK(f);
+	if (f) {
+		fputs("\x17\x08\x44tracing6\0garbage", f);
+		fclose(f);
+	}
+	err.msg[0] = 0;
+	CHECK(fl_decoder_open_tracedat(tmp, &h, &err) == NULL);
+	CHECK(strstr(err.msg, tmp) != NULL);
+	CHECK(fl_decoder_open_tracedat("/nonexistent/x.dat", &h, &err) == NULL);
+	unlink(tmp);
+	fl_kv_release(&h);
+}
