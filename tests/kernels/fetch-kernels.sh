@@ -13,8 +13,9 @@
 # test inputs stay stable; --refresh re-picks the newest package.
 # It also installs the host tools the harness needs (qemu-system-x86,
 # busybox-static, cpio, e2fsprogs, kmod for depmod, xz-utils) when missing.
-# apt-get update runs only when apt does not know a package it needs. Exit status 0 when every series is
-# ready, 1 otherwise (with a message saying what failed).
+# apt-get update runs only when apt does not know a package it needs.
+# Exit status 0 when every series is ready, 1 otherwise (with a message
+# saying what failed).
 set -u
 cd "$(dirname "$0")"
 CACHE=$PWD/cache

@@ -67,8 +67,8 @@ def parse_kv(buf):
 
 def field(fmt, name):
     """(offset, size, signed) of a field in a format text, or None."""
-    m = re.search(r'field:[^;]*[ *]' + re.escape(name) + r'(\[[^\]]*\])?;\s*offset:(\d+);\s*size:(\d+);'
-                  r'\s*signed:(\d)', fmt)
+    m = re.search(r'field:[^;]*[ *]' + re.escape(name) + r'(\[[^\]]*\])?;'
+                  r'\s*offset:(\d+);\s*size:(\d+);\s*signed:(\d)', fmt)
     return (int(m.group(2)), int(m.group(3)), m.group(4) == '1') if m else None
 
 
@@ -144,7 +144,8 @@ def flc_events(path, out):
     return [(tid, name) for _ts, _cpu, _seq, tid, name in evs]
 
 
-TEXT_RE = re.compile(r'^\s*(.*)-(\d+)\s+(?:\(\s*[\d-]+\)\s+)?\[(\d+)\]\s+\S+\s+([\d.]+):\s+([\w]+):')
+TEXT_RE = re.compile(r'^\s*(.*)-(\d+)\s+(?:\(\s*[\d-]+\)\s+)?\[(\d+)\]\s+\S+\s+'
+                     r'([\d.]+):\s+([\w]+):')
 
 
 def text_events(path, out):
@@ -177,7 +178,8 @@ def summarise(evs, out):
     for kind, key in (('page_fault_user', 'pf_user'), ('page_fault_kernel', 'pf_kernel')):
         out[key] = counts[kind]
         out[key + '_mmap'] = took[kind]
-        out[key + '_mmap_pct'] = '%.1f' % (100.0 * took[kind] / counts[kind]) if counts[kind] else '0'
+        pct = 100.0 * took[kind] / counts[kind] if counts[kind] else 0.0
+        out[key + '_mmap_pct'] = '%.1f' % pct
     for name, n in sorted(counts.items()):
         out['event.' + name] = n
 

@@ -32,7 +32,8 @@ echo go > "$fifo"
 wait "$pid"
 rc=$?
 echo 0 > "$I/tracing_on"
-cat "$I/per_cpu/cpu"*/stats | awk '/^overrun|^dropped/ {n += $2} END {print "lost=" n+0}' > "$out.lost"
+cat "$I/per_cpu/cpu"*/stats |
+	awk '/^overrun|^dropped/ {n += $2} END {print "lost=" n+0}' > "$out.lost"
 cat "$I/trace" > "$out"
 for e in exceptions/page_fault_user exceptions/page_fault_kernel mmap_lock; do
 	echo 0 > "$I/events/$e/enable" 2>/dev/null

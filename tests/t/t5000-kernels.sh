@@ -33,8 +33,9 @@ for s in 6.1 6.12; do
 	fi
 	t1=$(date +%s.%N)
 	st=$K/cache/captures/$s.status
-	ok "$s/boot-capture ($(echo "$t1 $t0" | awk '{printf "%.1f", $1 - $2}') s: boot $(sed -n \
-'s/^boot_s=//p' "$st") s, command $(sed -n 's/^command_s=//p' "$st") s, $(sed -n 's/^accel=//p' "$st"))"
+	get() { sed -n "s/^$1=//p" "$st"; }
+	ok "$s/boot-capture ($(echo "$t1 $t0" | awk '{printf "%.1f", $1 - $2}') s: boot $(get boot_s) s,\
+ command $(get command_s) s, $(get accel))"
 
 	if ! python3 $K/flcevents.py "$flc" >"$TMP/$s.sum" 2>"$TMP/$s.err"; then
 		not_ok "$s/read" "$(tail -n 1 "$TMP/$s.err")"
