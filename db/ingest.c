@@ -13,8 +13,9 @@
  *    of the same file cannot both insert it.
  *  - event.id is assigned here, contiguous per capture, in merge order.
  *  - Events go in through one prepared multi-row INSERT (ROWS_PER_INSERT rows
- *    per step) with no index on event during the load; the indexes of the
- *    schema's after-load part are created (IF NOT EXISTS) before COMMIT.
+ *    per step) into a rowid table with no secondary index (the capture's id
+ *    range is its index, see schema.sql); the indexes of the schema's
+ *    after-load part are created (IF NOT EXISTS) before COMMIT.
  *
  * Workload: millions of events per capture; the per-event work is a handful
  * of binds plus O(1) counter updates (per tep id, per CPU, per tid in an
@@ -595,7 +596,7 @@ out:
 /* The tep id of an enabled event, from the "ID: N" line of its stored format text. */
 static int format_id(const struct fl_kv *h, const char *sysname)
 {
-	char key[256];
+	char key[300];
 	const char *fmt, *p;
 
 	snprintf(key, sizeof(key), "format/%s", sysname);

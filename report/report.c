@@ -199,9 +199,10 @@ static int load_counts(struct fl_report *r, struct fl_db *db, struct fl_err *err
 		return sqlfail(db, err, "read cpu_stat");
 
 	/* Page-fault exceptions of the followed tasks, main instance only (see the top). */
-	if (sqlite3_prepare_v2(sql, "SELECT e.type, count(*) FROM event e JOIN task t "
-			       "ON t.capture = e.capture AND t.tid = e.tid AND t.followed "
-			       "WHERE e.capture = ?1 AND e.type IN (1, 2) AND e.inst = 0 "
+	if (sqlite3_prepare_v2(sql, "SELECT e.type, count(*) FROM capture c JOIN event e "
+			       "ON e.id BETWEEN c.event_first_id AND c.event_last_id "
+			       "WHERE c.id = ?1 AND e.type IN (1, 2) AND e.inst = 0 AND e.tid IN "
+			       "(SELECT tid FROM task WHERE capture = ?1 AND followed) "
 			       "GROUP BY e.type", -1, &st, NULL) != SQLITE_OK)
 		return sqlfail(db, err, "count faults");
 	sqlite3_bind_int64(st, 1, r->capture_id);
