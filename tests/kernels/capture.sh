@@ -25,7 +25,10 @@ force=0
 [ "${1:-}" = -f ] && { force=1; shift; }
 [ $# = 1 ] || { echo "usage: capture.sh [-f] SERIES" >&2; exit 2; }
 s=$1
+# a sanitizer build (make SANITIZE=..., B=build-san) keeps its own captures:
+# its faultwork faults differently (shadow memory)
 dir=$HERE/cache/captures
+[ -n "${B:-}" ] && [ "$B" != build ] && dir=$HERE/cache/captures-$(basename "$B")
 flc=$dir/$s.flc
 
 if [ $force = 0 ] && [ -s "$flc" ] && "$FAULTLAB" info "$flc" >/dev/null 2>&1; then

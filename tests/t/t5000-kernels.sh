@@ -32,7 +32,7 @@ for s in 6.1 6.12; do
 		continue
 	fi
 	t1=$(date +%s.%N)
-	st=$K/cache/captures/$s.status
+	st=${flc%.flc}.status
 	get() { sed -n "s/^$1=//p" "$st"; }
 	ok "$s/boot-capture ($(echo "$t1 $t0" | awk '{printf "%.1f", $1 - $2}') s: boot $(get boot_s) s,\
  command $(get command_s) s, $(get accel))"
@@ -56,7 +56,7 @@ for s in 6.1 6.12; do
 
 	# faultlab's own event count (its closing line) against the independent reader's
 	n=$(kv $s events)
-	said=$(grep -oE '[0-9]+ events' "$K/cache/captures/$s.log" | head -n 1 | cut -d' ' -f1)
+	said=$(grep -oE '[0-9]+ events' "${flc%.flc}.log" | head -n 1 | cut -d' ' -f1)
 	if [ -n "$said" ] && [ "$said" = "$n" ]; then ok "$s/event-count ($n)"; else
 		not_ok "$s/event-count" "faultlab capture said '${said:-?}' events, the file holds $n"; fi
 	[ "$(kv $s lost)" = 0 ] && ok "$s/no-lost-events" ||
