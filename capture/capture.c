@@ -435,13 +435,21 @@ int fl_capture_check_events(const char *list, struct fl_err *err)
 
 int fl_capture_remove_stale(struct fl_err *err)
 {
-	char **names = tracefs_instances("^faultlab-[0-9]+(-g)?$");
+	char **names = tracefs_instances(NULL);
 	int removed = 0;
 
 	for (size_t i = 0; names && names[i]; i++) {
-		long pid = strtol(names[i] + strlen("faultlab-"), NULL, 10);
+		const char *p = names[i];
 		struct tracefs_instance *inst;
+		char *end;
+		long pid;
 
+		/* Exactly "faultlab-<pid>" or "faultlab-<pid>-g"; nothing else is ours. */
+		if (strncmp(p, "faultlab-", 9) || !isdigit((unsigned char)p[9]))
+			continue;
+		pid = strtol(p + 9, &end, 10);
+		if (*end && strcmp(end, "-g"))
+			continue;
 		if (pid <= 0 || pid == getpid() || kill(pid, 0) == 0 || errno != ESRCH)
 			continue;
 		inst = tracefs_instance_alloc(NULL, names[i]);
