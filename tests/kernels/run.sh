@@ -273,6 +273,7 @@ if [ ! -f "$x/status" ] || ! grep -q '^rc=' "$x/status"; then
 		echo "run.sh: nothing came back from the guest (qemu exit $qrc); console tail:" >&2
 		rc=125
 	fi
+	grep -m1 -E 'Kernel panic|BUG:|Oops' "$work/console.log" | sed 's/^/    first: /' >&2
 	tail -n 15 "$work/console.log" | sed 's/^/    /' >&2
 	grep -v '^$' "$work/qemu.log" | tail -n 5 | sed 's/^/    qemu: /' >&2
 	exit $rc
