@@ -730,6 +730,12 @@ struct fl_decoder *fl_decoder_open(struct fl_flc_reader *r, struct fl_err *err)
 	if (!d->tep)
 		goto fail;
 	d->own_tep = true;
+	if (!fl_kv_find(h, "subbuf_size")) {
+		/* Older headers: the sub-buffer is header_page's data offset + size. */
+		int sb = tep_get_sub_buffer_size(d->tep);
+
+		d->subbuf_size = sb > 0 ? (size_t)sb : (size_t)page_size;
+	}
 	d->commit_size = tep_get_header_page_size(d->tep);
 	if (d->commit_size != 4 && d->commit_size != 8)
 		d->commit_size = long_size;

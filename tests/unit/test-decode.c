@@ -226,6 +226,24 @@ static void run_golden(const char *dir)
 		}
 		CHECKF(0, "'%s' differs from the decoder's output at line %d", path, line);
 	}
+	/*
+	 * Without the subbuf_size key the decoder takes the sub-buffer size
+	 * from header_page (data offset + size) and must decode the same.
+	 */
+	{
+		struct fl_kv h2 = { 0 };
+		struct fl_buf out2 = { 0 };
+
+		for (size_t i = 0; i < h.n; i++)
+			if (strcmp(h.items[i].key, "subbuf_size"))
+				fl_kv_add(&h2, h.items[i].key, h.items[i].val, h.items[i].len);
+		CHECK(write_flc(tmp, &h2, raw, ncpu, fl_kv_getu64(&h, "subbuf_size", 4096), 3) == 0);
+		decode_all(tmp, &out2);
+		CHECKF(out2.len == out.len && !memcmp(out2.data, out.data, out.len),
+		       "'%s' decodes differently without the subbuf_size key", dir);
+		fl_buf_release(&out2);
+		fl_kv_release(&h2);
+	}
 	unlink(tmp);
 	for (int c = 0; c < 8; c++)
 		fl_buf_release(&raw[c]);
