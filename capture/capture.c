@@ -411,8 +411,9 @@ static int open_tracefs(struct fl_err *err)
 	if (geteuid() != 0)
 		return fl_seterr(err, "faultlab capture needs root (tracefs instances and event "
 				 "pid filters are root-only): run it with sudo");
-	ret = tracefs_tracing_dir_is_mounted(true, &dir);
-	if (ret < 0 || !dir)
+	/* Finds tracefs, mounting it at /sys/kernel/tracing when it is not mounted. */
+	dir = tracefs_tracing_dir();
+	if (!dir)
 		return fl_seterr(err, "tracefs is not available: it is not mounted and mounting it "
 				 "at /sys/kernel/tracing failed (kernel without CONFIG_FTRACE?)");
 	inst = fl_asprintf("%s/instances", dir);
@@ -583,6 +584,7 @@ struct child_args {
  * traced, and the kernel's fault counters of the command (getrusage) match
  * the trace. Only plain system calls here.
  */
+__attribute__((no_sanitize("address")))
 static int child_main(void *arg)
 {
 	const struct child_args *a = arg;
