@@ -10,7 +10,7 @@
  *   skippable frame:  le32 0x184D2A5E  le32 32  tag[32]
  *   tag:  0  le32 FL_FLC_TAG_MAGIC ("FLC1")
  *         4  le16 kind (enum fl_flc_kind)
- *         6  le16 cpu  (DATA: the CPU whose ring buffer it came from; else 0)
+ *         6  le16 cpu  (DATA: the STREAM number, see streams below; else 0)
  *         8  le64 seq  (record number in the file, from 0)
  *        16  le32 zsize (bytes of the zstd frame that follows; 0 for END)
  *        20  le32 rawsize (bytes once decompressed)
@@ -32,26 +32,45 @@
  *   big_endian             0 or 1
  *   page_size              bytes
  *   subbuf_size            bytes of one ring-buffer sub-buffer (DATA unit)
- *   cpus                   number of CPUs recorded (per-CPU streams 0..cpus-1)
+ *   cpus                   number of CPUs recorded
+ *   streams                number of DATA streams (absent: streams == cpus, stream s = CPU s)
+ *   stream/N               "cpu C instance main|global": stream N < cpus is the main
+ *                          (pid-filtered) instance's CPU N; N >= cpus is the global
+ *                          (unfiltered) instance's CPU N - cpus (command mode only; it
+ *                          holds events that fire in other tasks' context: block:*,
+ *                          vmscan:*, filemap add/delete_from_page_cache). -a: streams == cpus
+ *   events.global          "sys:event" per line: the events recorded in the global instance
+ *   pid                    the command's pid (command mode)
  *   clock                  trace clock name ("local", "mono", ...)
  *   start.realtime_ns      wall clock at start (CLOCK_REALTIME)
- *   start.trace_ns         the trace clock at start
+ *   start.trace_ns         the trace clock at start (faultlab capture uses "mono", which is
+ *                          CLOCK_MONOTONIC; absent for clocks user space cannot read, e.g. local)
  *   header_page            text of events/header_page
  *   format/SYSTEM/EVENT    text of events/SYSTEM/EVENT/format, one per enabled event
  *   events.enabled         "sys:event" per line;  events.missing  likewise
  *   cmdline                the followed command, arguments separated by NUL
  *   mode                   "command" or "system"
  *   buffer_kb              per-CPU ring buffer size
- *   memcg.path, memcg.limit_bytes   memory cgroup of the command (if limited)
+ *   memcg.path, memcg.limit_bytes   memory cgroup v1 of the command at start; limit =
+ *                          smallest limit on the path, absent if unlimited. SNAPSHOT and
+ *                          TRAILER repeat them when the command moved (run-in-memcg.sh)
  *   kallsyms?              (not stored)
  * SNAPSHOT / TRAILER keys:
  *   time.trace_ns          the trace clock when taken
  *   maps/PID               text of /proc/PID/maps
- *   tasks                  one line per task: "tid tgid prio policy comm"
+ *   tasks                  one line per task: "tid tgid prio policy comm" (prio as sched
+ *                          events print it: 120 = nice 0, < 100 realtime; policy SCHED_*)
  *   end.realtime_ns end.trace_ns          (TRAILER)
- *   lost/CPU               events lost on CPU (overrun + dropped), TRAILER
- *   stats/CPU              text of per_cpu/cpuN/stats at the end, TRAILER
- *   exit_status            the command's exit status, TRAILER
+ *   time.realtime_ns       wall clock when taken
+ *   lost/N                 events lost on stream N (overrun + dropped), TRAILER
+ *   stats/N                text of stream N's per_cpu/cpuC/stats at the end, TRAILER
+ *   lost, events.read      totals over all streams ("read events" of the stats), TRAILER
+ *   exit_status            the command's exit status (128 + signal if killed), TRAILER
+ *   wait_status            its raw wait(2) status, TRAILER
+ *   saved_tgids, saved_cmdlines   text of those tracefs files at the end, TRAILER
+ *   (SNAPSHOT maps/PID appear only when they changed since the last snapshot; the first
+ *   snapshot after exec holds the maps at start, the TRAILER the last known maps of every
+ *   process and every task ever seen)
  */
 #ifndef FL_FLC_H
 #define FL_FLC_H
