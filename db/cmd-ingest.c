@@ -150,6 +150,9 @@ int cmd_ingest(int argc, char **argv)
 				return 1;
 			}
 		}
+		/* Test hook: make the ingest fail after N events (tests/t/t2000-ingest.sh). */
+		if (getenv("FAULTLAB_TEST_INGEST_FAIL_AFTER"))
+			opts.fail_after = strtoull(getenv("FAULTLAB_TEST_INGEST_FAIL_AFTER"), NULL, 10);
 		if (!quiet && isatty(STDERR_FILENO)) {
 			opts.progress = draw;
 			opts.progress_arg = &bar;

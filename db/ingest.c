@@ -404,7 +404,11 @@ static int insert_capture(struct ingest *in, const char *hash)
 	bind_kv_int(st, 19, t, "end.realtime_ns");
 	bind_kv_int(st, 20, t, "end.trace_ns");
 	bind_str_or_null(st, 21, cmdline);
-	bind_kv_str(st, 22, h, "mode");
+	/* A trace.dat has no mode: it holds whatever its buffers recorded, so "system". */
+	if (!fl_kv_getstr(h, "mode") && !strcmp(src->format, "trace.dat"))
+		sqlite3_bind_text(st, 22, "system", -1, SQLITE_STATIC);
+	else
+		bind_kv_str(st, 22, h, "mode");
 	bind_kv_int(st, 23, h, "buffer_kb");
 	bind_kv_str(st, 24, h, "memcg.path");
 	bind_kv_int(st, 25, h, "memcg.limit_bytes");
@@ -1094,6 +1098,59 @@ static const char *file_warning(void *arg, size_t i)
 	return fl_flc_warning(((struct file_src *)arg)->reader, i);
 }
 
+/* trace.dat has no content hash of its own: FNV over the whole file. */
+static int hash_file(const char *path, uint64_t *hash, uint64_t *size, struct fl_err *err)
+{
+	struct stat sb;
+	void *p;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return fl_seterr(err, "cannot open '%s': %s", path, strerror(errno));
+	if (fstat(fd, &sb)) {
+		close(fd);
+		return fl_seterr(err, "cannot stat '%s': %s", path, strerror(errno));
+	}
+	*size = (uint64_t)sb.st_size;
+	*hash = FL_HASH64_INIT;
+	if (sb.st_size) {
+		p = mmap(NULL, sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (p == MAP_FAILED) {
+			close(fd);
+			return fl_seterr(err, "cannot read '%s': %s", path, strerror(errno));
+		}
+		*hash = fl_hash64(*hash, p, sb.st_size);
+		munmap(p, sb.st_size);
+	}
+	close(fd);
+	return 0;
+}
+
+static int open_tracedat(struct fl_ingest_src *src, struct file_src *f, const char *path,
+			 struct fl_err *err)
+{
+	if (hash_file(path, &src->content_hash, &src->size, err))
+		goto fail;
+	f->dec = fl_decoder_open_tracedat(path, &f->tracedat_header, err);
+	if (!f->dec)
+		goto fail;
+	src->path = path;
+	src->format = "trace.dat";
+	src->header = &f->tracedat_header;
+	map_instances(f, src->header);
+	src->complete = true;
+	src->arg = f;
+	src->next = file_next;
+	src->instance = file_instance;
+	src->lost = file_lost;
+	src->event_name = file_event_name;
+	return 0;
+fail:
+	src->arg = f;
+	fl_ingest_src_close(src);
+	return -1;
+}
+
 int fl_ingest_src_open(struct fl_ingest_src *src, const char *path, struct fl_err *err)
 {
 	struct file_src *f = fl_calloc(1, sizeof(*f));
@@ -1109,8 +1166,10 @@ int fl_ingest_src_open(struct fl_ingest_src *src, const char *path, struct fl_er
 	}
 	n = fread(head, 1, sizeof(head), fp);
 	fclose(fp);
+	if (fl_tracedat_sniff(head, n))
+		return open_tracedat(src, f, path, err);
 	if (!fl_flc_sniff(head, n)) {
-		fl_seterr(err, "'%s' is not a faultlab capture%s", path,
+		fl_seterr(err, "'%s' is not a faultlab capture or a trace-cmd trace.dat%s", path,
 			  fl_db_sniff(head, n) ? " (it is an SQLite database)" : "");
 		goto fail;
 	}

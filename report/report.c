@@ -8,7 +8,8 @@
  * events of the capture's main tracefs instance (event.inst = 0) from tasks
  * marked followed. In command mode the main instance is pid-filtered to the
  * followed process tree, and an extra unfiltered instance (inst 1) carries
- * other tasks' events, which never count; in system mode every task counts.
+ * other tasks' events, which never count; in system mode (and for a trace.dat,
+ * whose buffers are all the user's) every event counts.
  *
  * Units: times in ns of the trace clock, sizes in bytes.
  */
@@ -198,11 +199,12 @@ static int load_counts(struct fl_report *r, struct fl_db *db, struct fl_err *err
 	if (rc != SQLITE_DONE)
 		return sqlfail(db, err, "read cpu_stat");
 
-	/* Page-fault exceptions of the followed tasks, main instance only (see the top). */
+	/* Page-fault exceptions of the recorded tasks (see the top). */
 	if (sqlite3_prepare_v2(sql, "SELECT e.type, count(*) FROM capture c JOIN event e "
 			       "ON e.id BETWEEN c.event_first_id AND c.event_last_id "
-			       "WHERE c.id = ?1 AND e.type IN (1, 2) AND e.inst = 0 AND e.tid IN "
-			       "(SELECT tid FROM task WHERE capture = ?1 AND followed) "
+			       "WHERE c.id = ?1 AND e.type IN (1, 2) AND (c.mode IS NOT 'command' OR "
+			       "(e.inst = 0 AND e.tid IN "
+			       "(SELECT tid FROM task WHERE capture = ?1 AND followed))) "
 			       "GROUP BY e.type", -1, &st, NULL) != SQLITE_OK)
 		return sqlfail(db, err, "count faults");
 	sqlite3_bind_int64(st, 1, r->capture_id);
