@@ -1,0 +1,220 @@
+/*
+ * Unit tests of the event queue, the seeded PRNG, the CPU pool and the I/O
+ * device (engine/evq.c, engine/cpu.c), plus a throughput floor for the whole
+ * lock path.
+ */
+#include "tests/unit/test.h"
+
+#include <stdlib.h>
+
+#include "common/fl.h"
+#include "engine/cpu.h"
+#include "engine/evq.h"
+#include "engine/rwsem.h"
+
+FL_TEST(engine_evq_order_and_ties)
+{
+	struct fl_evq q;
+	struct fl_event ev;
+	struct fl_rng r;
+	uint64_t last_t = 0, last_seq = 0;
+	int n = 0;
+
+	fl_evq_init(&q);
+	fl_evq_push(&q, 10, 1, 0, 0);
+	fl_evq_push(&q, 5, 2, 0, 0);
+	fl_evq_push(&q, 10, 3, 0, 0);
+	fl_evq_push(&q, 10, 4, 0, 0);
+	CHECK(fl_evq_peek(&q)->kind == 2);
+	CHECK(fl_evq_pop(&q, &ev) && ev.kind == 2 && q.now == 5);
+	/* equal times come out in push order */
+	CHECK(fl_evq_pop(&q, &ev) && ev.kind == 1);
+	CHECK(fl_evq_pop(&q, &ev) && ev.kind == 3);
+	/* a push into the past is clamped to now and counted */
+	fl_evq_push(&q, 1, 5, 0, 0);
+	CHECK_EQ_U64(q.past_pushes, 1);
+	CHECK(fl_evq_pop(&q, &ev) && ev.kind == 4);
+	CHECK(fl_evq_pop(&q, &ev) && ev.kind == 5 && ev.time == 10);
+	CHECK(!fl_evq_pop(&q, &ev));
+
+	/* random pushes interleaved with pops: always (time, seq) ascending */
+	fl_rng_init(&r, 1);
+	for (int i = 0; i < 20000; i++) {
+		fl_evq_push(&q, q.now + fl_rng_below(&r, 50), 0, 0, 0);
+		if (fl_rng_below(&r, 3) == 0 && fl_evq_pop(&q, &ev)) {
+			CHECK(ev.time > last_t || (ev.time == last_t && ev.seq > last_seq));
+			last_t = ev.time;
+			last_seq = ev.seq;
+			n++;
+		}
+	}
+	while (fl_evq_pop(&q, &ev)) {
+		CHECK(ev.time > last_t || (ev.time == last_t && ev.seq > last_seq));
+		last_t = ev.time;
+		last_seq = ev.seq;
+		n++;
+	}
+	CHECK_EQ_U64(n, 20000);
+	fl_evq_release(&q);
+}
+
+FL_TEST(engine_rng_seeded)
+{
+	struct fl_rng a, b;
+	uint64_t x = 0, below[5] = { 0 };
+
+	CHECK_EQ_U64(fl_splitmix64(&x), 0xe220a8397b1dcdafULL);	/* published first output */
+	fl_rng_init(&a, 42);
+	fl_rng_init(&b, 42);
+	for (int i = 0; i < 1000; i++)
+		CHECK_EQ_U64(fl_rng_next(&a), fl_rng_next(&b));
+	fl_rng_init(&b, 43);
+	CHECK(fl_rng_next(&a) != fl_rng_next(&b));
+	for (int i = 0; i < 50000; i++) {
+		uint64_t v = fl_rng_below(&a, 5);
+		double d = fl_rng_double(&a);
+
+		CHECK(v < 5);
+		CHECK(d >= 0 && d < 1);
+		below[v]++;
+	}
+	for (int i = 0; i < 5; i++)
+		CHECKF(below[i] > 9500 && below[i] < 10500, "bucket %d: %llu", i,
+		       (unsigned long long)below[i]);
+}
+
+FL_TEST(engine_cpu_fifo)
+{
+	struct fl_cpu c;
+	uint64_t w;
+
+	fl_cpu_init(&c, 2);
+	CHECK(fl_cpu_get(&c, 1, 0));
+	CHECK(fl_cpu_get(&c, 2, 0));
+	CHECK(!fl_cpu_get(&c, 3, 10));
+	CHECK(!fl_cpu_get(&c, 4, 20));
+	CHECK_EQ_U64(fl_cpu_put(&c, 100, &w), 3);	/* FIFO: 3 before 4 */
+	CHECK_EQ_U64(w, 90);
+	CHECK_EQ_U64(fl_cpu_put(&c, 150, &w), 4);
+	CHECK_EQ_U64(w, 130);
+	CHECK_EQ_U64(fl_cpu_put(&c, 200, &w), FL_TID_NONE);
+	CHECK_EQ_U64(c.busy, 1);
+	CHECK_EQ_U64(fl_cpu_put(&c, 300, &w), FL_TID_NONE);
+	CHECK_EQ_U64(c.busy, 0);
+	CHECK_EQ_U64(c.stats.wait_total_ns, 220);
+	CHECK_EQ_U64(c.stats.max_runq, 2);
+	CHECK_EQ_U64(c.stats.busy_ns, 2 * 200 + 100);
+	CHECK_EQ_U64(fl_cpu_put(&c, 400, &w), FL_TID_NONE);
+	CHECK_EQ_U64(c.stats.anomalies, 1);
+	/* many waiters: the ring grows and keeps order */
+	CHECK(fl_cpu_get(&c, 0, 0) && fl_cpu_get(&c, 0, 0));
+	for (uint32_t i = 0; i < 200; i++)
+		CHECK(!fl_cpu_get(&c, 1000 + i, i));
+	for (uint32_t i = 0; i < 200; i++)
+		CHECK_EQ_U64(fl_cpu_put(&c, 1000, &w), 1000 + i);
+	fl_cpu_release(&c);
+}
+
+FL_TEST(engine_io_depth_and_latencies)
+{
+	struct fl_io io;
+	struct fl_err err;
+	uint64_t done, tag;
+	const uint64_t lat[] = { 100, 200, 300 };
+	const uint64_t lo[] = { 1000, 50000 }, hi[] = { 2000, 60000 }, cnt[] = { 3, 1 };
+	int in_first = 0;
+
+	fl_io_init_fixed(&io, 1, 100);
+	CHECK(fl_io_submit(&io, 0, 1, &done) && done == 100);
+	CHECK(!fl_io_submit(&io, 10, 2, &done));	/* depth 1: queued */
+	CHECK(fl_io_complete(&io, 100, &tag, &done) && tag == 2 && done == 200);
+	CHECK(!fl_io_complete(&io, 200, &tag, &done));
+	CHECK_EQ_U64(io.stats.queue_ns, 90);
+	fl_io_release(&io);
+
+	CHECK(fl_io_init_samples(&io, 0, FL_IO_CYCLE, lat, 3, 1, &err) == 0);
+	for (int i = 0; i < 6; i++) {
+		CHECK(fl_io_submit(&io, 0, i, &done));	/* depth 0: unlimited */
+		CHECK_EQ_U64(done, lat[i % 3]);
+	}
+	fl_io_release(&io);
+	CHECK(fl_io_init_samples(&io, 0, FL_IO_SAMPLES, lat, 0, 1, &err) == -1);
+	CHECK(strstr(err.msg, "no latency samples") != NULL);
+	fl_io_release(&io);
+
+	CHECK(fl_io_init_hist(&io, 4, lo, hi, cnt, 2, 9, &err) == 0);
+	for (int i = 0; i < 4000; i++) {
+		uint64_t d = fl_io_draw(&io);
+
+		CHECK((d >= 1000 && d < 2000) || (d >= 50000 && d < 60000));
+		in_first += d < 2000;
+	}
+	CHECKF(in_first > 2800 && in_first < 3200, "%d of 4000 in the 3/4 bin", in_first);
+	fl_io_release(&io);
+}
+
+/*
+ * Throughput floor of the lock path: threads doing read lock/unlock with a
+ * writer now and then, through the event queue. The real target (>= 5 M
+ * simulated operations/s on one core) is measured by tests/bench/engine-bench;
+ * here a floor low enough for sanitizer builds guards against a slow path.
+ */
+FL_TEST(engine_bench_floor)
+{
+	struct fl_rwsem sem;
+	struct fl_rwsem_cfg cfg;
+	struct fl_evq q;
+	struct fl_event ev;
+	struct fl_rng r;
+	struct fl_rwsem_waiter w[16];
+	uint64_t ops = 0, t0, t1;
+	double rate;
+
+	fl_rwsem_cfg_default(&cfg);
+	cfg.record = false;
+	fl_rwsem_init(&sem, &cfg);
+	fl_evq_init(&q);
+	fl_rng_init(&r, 3);
+	for (int i = 0; i < 16; i++) {
+		fl_rwsem_waiter_init(&w[i], i, 120);
+		fl_evq_push(&q, fl_rng_below(&r, 1000), 0, i, 0);
+	}
+	t0 = fl_now_ns();
+	while (ops < 400000 && fl_evq_pop(&q, &ev)) {
+		struct fl_rwsem_waiter *me = &w[ev.tid], *x;
+		enum fl_rwsem_res res;
+
+		ops++;
+		if (ev.kind == 0) {		/* lock */
+			res = ev.tid == 0 ? fl_rwsem_down_write(&sem, me, ev.time, 0)
+					  : fl_rwsem_down_read(&sem, me, ev.time, 0);
+			if (res == FL_RWSEM_ACQUIRED)
+				fl_evq_push(&q, ev.time + 500, 1, ev.tid, 0);
+			else if (res == FL_RWSEM_SPINNING)
+				fl_evq_push(&q, me->spin_until, 3, ev.tid, 0);
+		} else if (ev.kind == 1) {	/* unlock */
+			if (me->state == FL_RWS_HOLD_WRITE)
+				fl_rwsem_up_write(&sem, me, ev.time);
+			else
+				fl_rwsem_up_read(&sem, me, ev.time);
+			fl_evq_push(&q, ev.time + 100 + fl_rng_below(&r, 2000), 0, ev.tid, 0);
+		} else if (ev.kind == 2) {	/* woken writer runs */
+			if (fl_rwsem_write_wakeup(&sem, me, ev.time) == FL_RWSEM_ACQUIRED)
+				fl_evq_push(&q, ev.time + 500, 1, ev.tid, 0);
+		} else if (me->state == FL_RWS_SPINNING) {
+			if (fl_rwsem_spin_end(&sem, me, ev.time) == FL_RWSEM_ACQUIRED)
+				fl_evq_push(&q, ev.time + 500, 1, ev.tid, 0);
+		}
+		for (x = fl_rwsem_woken(&sem); x; x = x->wake_next)
+			fl_evq_push(&q, ev.time + (x->state == FL_RWS_WOKEN ? 1000 : 500),
+				    x->state == FL_RWS_WOKEN ? 2 : 1, x->tid, 0);
+	}
+	t1 = fl_now_ns();
+	rate = ops / ((t1 - t0 + 1) / 1e9);
+	CHECK_EQ_U64(sem.stats.anomalies, 0);
+	CHECK(sem.stats.acq[1] > 100 && sem.stats.queued[0] > 100);
+	CHECKF(rate > 300000, "%.0f simulated operations/s", rate);
+	printf("  %.2f M simulated lock operations/s (this build)\n", rate / 1e6);
+	fl_rwsem_release(&sem);
+	fl_evq_release(&q);
+}
