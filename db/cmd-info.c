@@ -12,8 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 
 #include "cmds.h"
+#include "capture/decode.h"
 #include "capture/flc.h"
 #include "db/db.h"
 #include "report/report.h"
@@ -209,6 +211,64 @@ static int info_capture(const char *path, struct out *o)
 	return 0;
 }
 
+/* A trace-cmd trace.dat: what libtracecmd tells, and its events counted by decoding it. */
+static int info_tracedat(const char *path, struct out *o)
+{
+	struct fl_err err = { { 0 } };
+	struct fl_kv h = { 0 };
+	struct fl_decoder *d = fl_decoder_open_tracedat(path, &h, &err);
+	struct fl_event ev;
+	uint64_t n = 0, first = 0, last = 0, lost = 0;
+	struct stat sb;
+	char buf[64];
+	int rc;
+
+	if (!d) {
+		fprintf(stderr, "faultlab info: %s\n", err.msg);
+		fl_kv_release(&h);
+		return 1;
+	}
+	while ((rc = fl_decoder_next(d, &ev, &err)) == 1) {
+		if (!n++)
+			first = ev.ts;
+		last = ev.ts;
+	}
+	if (rc < 0) {
+		fprintf(stderr, "faultlab info: cannot decode '%s': %s\n", path, err.msg);
+		fl_decoder_free(d);
+		fl_kv_release(&h);
+		return 1;
+	}
+	for (int c = 0; c < fl_decoder_ncpus(d); c++)
+		lost += fl_decoder_lost(d, c);
+	if (o->json)
+		fl_buf_addstr(&o->b, "{");
+	put_str(o, "file", "file", path);
+	put_str(o, "kind", "kind", "trace-cmd trace.dat");
+	put_str(o, "tracedat_version", "trace-cmd version", fl_kv_getstr(&h, "tracedat.version"));
+	put_str(o, "kernel", "kernel", fl_kv_getstr(&h, "uname.release"));
+	put_str(o, "arch", "arch", fl_kv_getstr(&h, "arch"));
+	put_u64(o, "cpus", "cpus", fl_kv_getu64(&h, "cpus", 0));
+	put_u64(o, "page_size", "page size", fl_kv_getu64(&h, "page_size", 0));
+	put_str(o, "clock", "clock", fl_kv_getstr(&h, "clock"));
+	put_list(o, "buffers", "instance buffers", fl_kv_getstr(&h, "tracedat.buffers"));
+	put_u64(o, "events", "events", n);
+	if (o->json) {
+		key(o, "duration_ns");
+		fl_buf_addf(&o->b, "%" PRIu64, last - first);
+	} else {
+		snprintf(buf, sizeof(buf), "%.3f s (first to last event)", (last - first) / 1e9);
+		put_str(o, "duration", "duration", buf);
+	}
+	put_u64(o, "events_lost", "events lost", lost);
+	put_u64(o, "bytes", "file bytes", stat(path, &sb) ? 0 : (uint64_t)sb.st_size);
+	if (o->json)
+		fl_buf_addstr(&o->b, "\n}\n");
+	fl_decoder_free(d);
+	fl_kv_release(&h);
+	return 0;
+}
+
 static int info_db(const char *path, struct out *o)
 {
 	struct fl_err err = { { 0 } };
@@ -346,11 +406,13 @@ int cmd_info(int argc, char **argv)
 	fclose(f);
 	if (fl_flc_sniff(head, n)) {
 		ret = info_capture(path, &o);
+	} else if (fl_tracedat_sniff(head, n)) {
+		ret = info_tracedat(path, &o);
 	} else if (fl_db_sniff(head, n)) {
 		ret = info_db(path, &o);
 	} else {
-		fprintf(stderr, "faultlab info: '%s' is neither a faultlab capture nor a faultlab "
-			"database\n", path);
+		fprintf(stderr, "faultlab info: '%s' is neither a faultlab capture, a trace-cmd "
+			"trace.dat nor a faultlab database\n", path);
 		return 1;
 	}
 	if (!ret)

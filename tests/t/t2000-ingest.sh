@@ -52,6 +52,10 @@ if [ -f "$TRACEDAT" ]; then
 	[ $rc = 1 ] && [ "$before" = "$(dump "$TMP/td.db")" ] &&
 		ok "not a capture: existing database unchanged" ||
 		not_ok "not a capture: existing database unchanged" "rc=$rc"
+	"$FAULTLAB" info "$TRACEDAT" >"$TMP/out" 2>&1
+	[ $? = 0 ] && grep -q "trace-cmd trace.dat" "$TMP/out" && grep -q "^events *$n\$" "$TMP/out" &&
+		ok "info on a trace.dat counts its events" ||
+		not_ok "info on a trace.dat counts its events" "$(cat "$TMP/out")"
 	"$FAULTLAB" info "$TMP/td.db" >"$TMP/out" 2>&1
 	[ $? = 0 ] && grep -q "schema version" "$TMP/out" && grep -q "trace.dat" "$TMP/out" &&
 		ok "info on a database" || not_ok "info on a database" "$(cat "$TMP/out")"
