@@ -652,3 +652,39 @@ void fl_rwsem_returned(struct fl_rwsem *sem, struct fl_rwsem_waiter *w, uint64_t
 	if (r && r->granted != FL_TIME_NONE && now >= r->granted)
 		r->acquired = now;
 }
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+size_t fl_rwsem_wait_percentiles(const struct fl_rwsem *sem, bool write, const double *pct,
+				 uint64_t *out, size_t npct)
+{
+	uint64_t *w = NULL;
+	size_t n = 0;
+
+	for (size_t i = 0; i < sem->nrecs; i++) {
+		const struct fl_lock_acq *r = &sem->recs[i];
+
+		if (!!(r->flags & FL_ACQ_WRITE) != write || (r->flags & FL_ACQ_FAILED) ||
+		    r->acquired == FL_TIME_NONE)
+			continue;
+		if (!w)
+			w = fl_malloc((sem->nrecs - i) * sizeof(*w));
+		w[n++] = r->acquired - r->start;
+	}
+	if (!n)
+		return 0;
+	qsort(w, n, sizeof(*w), cmp_u64);
+	for (size_t k = 0; k < npct; k++) {
+		double p = pct[k] < 0 ? 0 : pct[k] > 100 ? 100 : pct[k];
+		size_t rank = (size_t)(p / 100.0 * n + 0.999999999);	/* ceil(p/100 * n) */
+
+		out[k] = w[rank ? rank - 1 : 0];
+	}
+	free(w);
+	return n;
+}

@@ -191,6 +191,15 @@ static inline bool fl_rwsem_is_locked(const struct fl_rwsem *sem)
 	return sem->owner || sem->readers;
 }
 
+/*
+ * Nearest-rank percentiles (pct[i] in [0, 100]) of the waits acquired - start, in ns, of
+ * the successful read (write false) or write acquisitions in the records (cfg.record);
+ * downgrades count as zero-wait reads, as in stats. Returns how many waits there were
+ * (0: out[] untouched).
+ */
+size_t fl_rwsem_wait_percentiles(const struct fl_rwsem *sem, bool write, const double *pct,
+				 uint64_t *out, size_t npct);
+
 /* The histogram bin of a wait in ns. */
 int fl_wait_hist_bin(uint64_t ns);
 extern const char *const fl_wait_hist_names[FL_WAIT_HIST_BINS];

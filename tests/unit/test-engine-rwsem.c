@@ -374,3 +374,46 @@ FL_TEST(engine_rwsem_inversion_and_cancel)
 	CHECK_EQ_U64(sem.stats.anomalies, 1);
 	fl_rwsem_release(&sem);
 }
+
+FL_TEST(engine_rwsem_wait_percentiles)
+{
+	struct fl_rwsem sem;
+	struct fl_rwsem_waiter w, r[10];
+	const double pct[] = { 50, 99, 100, 0 };
+	uint64_t out[4];
+
+	init_sem(&sem, false, 0);
+	fl_rwsem_waiter_init(&w, 100, 120);
+	/* reader i arrives at i while a writer holds; all granted at 100 and return at 100 + i */
+	fl_rwsem_down_write(&sem, &w, 0, 0);
+	for (int i = 0; i < 10; i++) {
+		fl_rwsem_waiter_init(&r[i], i, 120);
+		fl_rwsem_down_read(&sem, &r[i], i, 0);
+	}
+	fl_rwsem_up_write(&sem, &w, 100);
+	for (struct fl_rwsem_waiter *x = fl_rwsem_woken(&sem); x; x = x->wake_next)
+		fl_rwsem_returned(&sem, x, 100 + x->tid);
+	/* waits acquired - start are all 100; granted - start are 100 - i */
+	CHECK_EQ_U64(fl_rwsem_wait_percentiles(&sem, false, pct, out, 4), 10);
+	CHECK_EQ_U64(out[0], 100);
+	CHECK_EQ_U64(sem.stats.wait_total_ns[0], 1000 - 45);
+	CHECK_EQ_U64(fl_rwsem_wait_percentiles(&sem, true, pct, out, 4), 1);
+	CHECK_EQ_U64(out[1], 0);
+	fl_rwsem_release(&sem);
+
+	/* distinct waits 1..10: p50 = 5th, p99 = 10th, p0 = 1st */
+	init_sem(&sem, false, 0);
+	fl_rwsem_down_write(&sem, &w, 0, 0);
+	for (int i = 0; i < 10; i++) {
+		fl_rwsem_waiter_init(&r[i], i, 120);
+		fl_rwsem_down_read(&sem, &r[i], 90 + i, 0);
+	}
+	fl_rwsem_up_write(&sem, &w, 100);
+	fl_rwsem_woken(&sem);
+	CHECK_EQ_U64(fl_rwsem_wait_percentiles(&sem, false, pct, out, 4), 10);
+	CHECK_EQ_U64(out[0], 5);
+	CHECK_EQ_U64(out[1], 10);
+	CHECK_EQ_U64(out[2], 10);
+	CHECK_EQ_U64(out[3], 1);
+	fl_rwsem_release(&sem);
+}
