@@ -231,7 +231,7 @@ if [ "$accel" = auto ]; then
 fi
 case $accel in
 kvm) qargs+=(-accel kvm) ;;
-tcg) qargs+=(-accel tcg) ;;
+tcg) qargs+=(-accel tcg,thread=single) ;;
 *) die "unknown accelerator '$accel' (kvm, tcg or auto)" ;;
 esac
 
