@@ -74,6 +74,8 @@
 #define FL_PROGRESS_NS		500000000ULL		/* progress callback period */
 #define FL_STOP_GRACE_NS	3000000000ULL		/* wait for the command after a signal */
 #define FL_UNLIMITED_BYTES	(1ULL << 60)		/* memcg limits above this are "none" */
+#define FL_DEFAULT_TOTAL_KB	(512 * 1024)		/* default ring buffers, all CPUs */
+#define FL_DEFAULT_MIN_KB	4096			/* default per CPU never below */
 #define FL_READER_NICE		-10			/* readers outrank a busy workload */
 
 /* The DESIGN.md default event set; each is enabled only if the kernel has it. */
@@ -1335,6 +1337,17 @@ struct fl_capture *fl_capture_new(const struct fl_capture_opts *opts, struct fl_
 	c->follow = opts->argv && !opts->system;
 	if (resolve_events(c, opts->events, err) < 0)
 		goto fail;
+	if (!opts->buffer_kb) {
+		/* Many CPUs: keep the default's total within FL_DEFAULT_TOTAL_KB. */
+		long cpus = sysconf(_SC_NPROCESSORS_CONF);
+		uint64_t total = (uint64_t)c->buffer_kb * (cpus > 0 ? cpus : 1) *
+				 (c->follow ? 2 : 1);
+
+		if (total > FL_DEFAULT_TOTAL_KB)
+			c->buffer_kb = FL_DEFAULT_TOTAL_KB / (total / c->buffer_kb);
+		if (c->buffer_kb < FL_DEFAULT_MIN_KB)
+			c->buffer_kb = FL_DEFAULT_MIN_KB;
+	}
 	c->w = fl_flc_create(opts->path, opts->level, err);
 	if (!c->w)
 		goto fail;
