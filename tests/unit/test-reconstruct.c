@@ -1,0 +1,380 @@
+/*
+ * test-reconstruct.c - golden and semantic tests of the fault reconstruction.
+ *
+ * Each tests/golden/recon-<case>/input.txt (format: test-reconstruct-input.c)
+ * is reconstructed and its rows compared with expected.txt, which was checked
+ * by hand against kernel-semantics.md; FL_UPDATE_GOLDEN=1 rewrites it. Beside
+ * the text comparison every case asserts the facts it exists for, so a golden
+ * file regenerated carelessly still cannot hide a wrong path or count.
+ */
+#include "tests/unit/test.h"
+#include "tests/unit/test-reconstruct.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static char *slurp(const char *path)
+{
+	struct fl_buf b = { 0 };
+	struct fl_err err;
+
+	if (fl_buf_read_file(&b, path, &err) < 0)
+		return NULL;
+	return b.data ? b.data : fl_strdup("");
+}
+
+/* Compares text with DIR/NAME, or writes it when FL_UPDATE_GOLDEN=1. */
+static void golden_compare(const char *dir, const char *name, const char *text)
+{
+	char path[512];
+	char *want;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (getenv("FL_UPDATE_GOLDEN") && !strcmp(getenv("FL_UPDATE_GOLDEN"), "1")) {
+		FILE *f = fopen(path, "w");
+		CHECKF(f != NULL, "cannot write %s", path);
+		if (f) {
+			fputs(text, f);
+			fclose(f);
+		}
+		return;
+	}
+	want = slurp(path);
+	CHECKF(want != NULL, "missing %s (run with FL_UPDATE_GOLDEN=1 and read it)", path);
+	if (!want)
+		return;
+	if (strcmp(want, text)) {
+		const char *a = want, *b = text;
+		int line = 1;
+		while (*a && *a == *b) {
+			if (*a == '\n')
+				line++;
+			a++, b++;
+		}
+		fl_test_fail(__FILE__, __LINE__, "%s differs at line %d:\n  want: %.300s\n  got:  %.300s",
+			     path, line, a, b);
+	}
+	free(want);
+}
+
+/* Loads a case, runs it on its text events, compares with expected.txt. */
+static int run_case(const char *name, struct recon_input *in, struct recon_out *o)
+{
+	char dir[256], path[300];
+	char *text;
+	struct fl_err err = { "" };
+
+	snprintf(dir, sizeof(dir), "%s", fl_test_path("golden/"));
+	snprintf(dir + strlen(dir), sizeof(dir) - strlen(dir), "recon-%s", name);
+	snprintf(path, sizeof(path), "%s/input.txt", dir);
+	text = slurp(path);
+	CHECKF(text != NULL, "cannot read %s", path);
+	if (!text)
+		return -1;
+	if (recon_input_parse(in, text, &err) < 0) {
+		fl_test_fail(__FILE__, __LINE__, "%s: %s", path, err.msg);
+		free(text);
+		return -1;
+	}
+	free(text);
+	if (recon_run(in, in->ev, in->inst, in->n, o, &err) < 0) {
+		fl_test_fail(__FILE__, __LINE__, "%s: %s", name, err.msg);
+		return -1;
+	}
+	golden_compare(dir, "expected.txt", o->text.data ? o->text.data : "");
+	return 0;
+}
+
+static const struct fl_fault *fault_by_id(const struct recon_out *o, int64_t id)
+{
+	for (size_t i = 0; i < o->nfaults; i++)
+		if (o->faults[i].id == id)
+			return &o->faults[i];
+	return NULL;
+}
+
+static const struct fl_lock_wait *wait_of(const struct recon_out *o, int32_t tid, int nth)
+{
+	for (size_t i = 0; i < o->nwaits; i++)
+		if (o->waits[i].tid == tid && nth-- == 0)
+			return &o->waits[i];
+	return NULL;
+}
+
+FL_TEST(recon_golden_vma_only)
+{
+	struct recon_input in;
+	struct recon_out o;
+
+	if (run_case("vma-only", &in, &o) == 0) {
+		CHECK_EQ_U64(o.nfaults, 4);
+		CHECK_EQ_U64(o.nwaits, 0);
+		for (size_t i = 0; i < o.nfaults; i++) {
+			CHECK(o.faults[i].path == FL_PATH_VMA);
+			CHECK(o.faults[i].attempts == 1);
+			CHECK(!o.faults[i].major);
+			CHECK(o.faults[i].tgid == 1000);
+		}
+		CHECK(fault_by_id(&o, 1)->vma_kind == FL_VMA_ANON);
+		CHECK(fault_by_id(&o, 3)->vma_kind == FL_VMA_FILE);
+		CHECK(fault_by_id(&o, 3)->ino == 5678 && fault_by_id(&o, 3)->index == 3);
+		CHECK(fault_by_id(&o, 3)->end_ns == 110400);
+	}
+	recon_out_release(&o);
+	recon_input_release(&in);
+}
+
+FL_TEST(recon_golden_mmap_fallback)
+{
+	struct recon_input in;
+	struct recon_out o;
+
+	if (run_case("mmap-fallback", &in, &o) == 0) {
+		const struct fl_fault *f2 = fault_by_id(&o, 2), *f3 = fault_by_id(&o, 3);
+		const struct fl_lock_wait *w;
+
+		CHECK(f2 && f2->path == FL_PATH_MMAP && f2->attempts == 1 && f2->retry_drop == 0);
+		CHECK(f2 && f2->mmap_wait_ns == 100 + 8200);
+		CHECK(f2 && f2->io_wait_ns == 0);	/* the D sleep was a lock wait */
+		CHECK(f3 && !f3->user && f3->path == FL_PATH_MMAP);
+		w = wait_of(&o, 1001, 0);
+		CHECK(w && w->trylock && !w->success && w->holders == 1 && w->blocker_tid == 1002);
+		w = wait_of(&o, 1001, 1);
+		CHECK(w && !w->trylock && w->success && w->chain == 1);
+		CHECK(o.nops == 1 && o.ops[0].wrote && o.ops[0].write_hold_ns == 9000);
+	}
+	recon_out_release(&o);
+	recon_input_release(&in);
+}
+
+FL_TEST(recon_golden_retry_mmap)
+{
+	struct recon_input in;
+	struct recon_out o;
+
+	if (run_case("retry-mmap", &in, &o) == 0) {
+		const struct fl_fault *f = fault_by_id(&o, 1);
+
+		CHECK(f && f->path == FL_PATH_VMA_RETRY_MMAP);
+		CHECK(f && f->attempts == 2 && f->retry_drop == 1 && f->retry_io_miss == 0);
+		CHECK(f && f->major);
+		CHECK(f && f->io_wait_ns == 900200 - 502000 && f->io_wait_locked_ns == 0);
+		CHECK(o.nios == 1 && o.ios[0].waiters == 1 && o.ios[0].first_waiter == 1);
+		CHECK(o.nios == 1 && o.ios[0].issue_fault == 1);
+	}
+	recon_out_release(&o);
+	recon_input_release(&in);
+}
+
+FL_TEST(recon_golden_io_miss)
+{
+	struct recon_input in;
+	struct recon_out o;
+
+	if (run_case("io-miss", &in, &o) == 0) {
+		const struct fl_fault *f = fault_by_id(&o, 1);
+
+		CHECK(f && f->path == FL_PATH_VMA_RETRY_MMAP);
+		CHECK(f && f->retry_drop == 1 && f->retry_io_miss == 1 && f->major);
+		CHECK(f && (f->flags & FL_FF_EVICTED));
+		CHECK(f && f->io_wait_locked_ns == 1300200 - 902000);
+		CHECK(f && f->io_wait_ns == (900200 - 502000) + (1300200 - 902000));
+	}
+	recon_out_release(&o);
+	recon_input_release(&in);
+}
+
+FL_TEST(recon_golden_writer_chain)
+{
+	struct recon_input in;
+	struct recon_out o;
+
+	if (run_case("writer-chain", &in, &o) == 0) {
+		const struct fl_fault *f1 = fault_by_id(&o, 1), *f2 = fault_by_id(&o, 2);
+		const struct fl_lock_wait *w;
+
+		/* 6.1: no VMA lock, every fault is path mmap */
+		CHECK(f1 && f1->path == FL_PATH_MMAP && f1->attempts == 2 && f1->retry_drop == 1);
+		CHECK(f1 && f1->retry_io_miss == 1 && f1->major);
+		CHECK(f1 && f1->io_wait_locked_ns == 800200 - 401200);
+		CHECK(f2 && f2->tid == 1003 && f2->path == FL_PATH_MMAP);
+		w = wait_of(&o, 1002, 0);	/* munmap's write wait behind 1001's read hold */
+		CHECK(w && w->write && w->holders == 1 && w->blocker_tid == 1001 && w->chain == 1);
+		CHECK(w && w->downgraded && w->released_ns == 830000);
+		w = wait_of(&o, 1003, 1);	/* 1003 behind the queued writer */
+		CHECK(w && !w->write && w->writers_ahead == 1 && w->blocker_tid == 1002);
+		CHECK(w && w->chain == 2 && w->inversion);
+		CHECK(o.nops == 1 && o.ops[0].write_wait_ns == 801400 - 450200);
+		CHECK(o.nops == 1 && o.ops[0].write_hold_ns == 805000 - 801400);
+		CHECK(o.nops == 1 && o.ops[0].read_hold_ns == 830000 - 805000);
+	}
+	recon_out_release(&o);
+	recon_input_release(&in);
+}
+
+FL_TEST(recon_golden_fork)
+{
+	struct recon_input in;
+	struct recon_out o;
+
+	if (run_case("fork", &in, &o) == 0) {
+		const struct fl_fault *f1 = fault_by_id(&o, 1), *f2 = fault_by_id(&o, 2);
+		const struct fl_writer_op *op = o.nops ? &o.ops[0] : NULL;
+
+		/* VMA attempt missed (case C, MAJOR), the folio was evicted, the TRIED mmap
+		 * attempt missed again and waited holding mmap_lock */
+		CHECK(f1 && f1->path == FL_PATH_VMA_RETRY_MMAP && f1->retry_drop == 1);
+		CHECK(f1 && f1->retry_io_miss == 1 && f1->io_wait_locked_ns == 600200 - 151200);
+		CHECK(f1 && f1->major && (f1->flags & FL_FF_EVICTED));
+		CHECK(f2 && f2->tid == 1003 && f2->path == FL_PATH_MMAP);
+		CHECK(op && op->sys == FL_SYS_CLONE && op->child == 2000 && op->wrote);
+		CHECK(op && op->write_wait_ns == 601400 - 200200);
+		CHECK(op && op->write_hold_ns == 700400 - 601400);
+		CHECK(op && op->blocked_ns == 650000 - 620000);
+		CHECK(op && op->mm == 0xffff888100000000ULL);
+	}
+	recon_out_release(&o);
+	recon_input_release(&in);
+}
+
+FL_TEST(recon_golden_mid_fault)
+{
+	struct recon_input in;
+	struct recon_out o;
+
+	if (run_case("mid-fault", &in, &o) == 0) {
+		CHECK(o.anomalies[FL_AN_MID_FAULT] == 1);
+		CHECK(o.anomalies[FL_AN_MID_HOLD] == 1);
+		CHECK(o.anomalies[FL_AN_SYSEXIT_NO_ENTER] == 1);
+		CHECK(o.anomalies[FL_AN_OPEN_AT_END] >= 1);
+		CHECK(o.nfaults == 2);
+		CHECK(fault_by_id(&o, 1) && fault_by_id(&o, 1)->path == FL_PATH_VMA);
+		CHECK(fault_by_id(&o, 2) && (fault_by_id(&o, 2)->flags & FL_FF_UNFINISHED));
+		CHECK(fault_by_id(&o, 2) && fault_by_id(&o, 2)->anomalies);
+	}
+	recon_out_release(&o);
+	recon_input_release(&in);
+}
+
+/* Kernel version rules decide from the release string alone. */
+FL_TEST(recon_kernel_rules)
+{
+	int ma = 0, mi = 0;
+
+	CHECK(fl_recon_parse_release("6.1.0-31-cloud-amd64", &ma, &mi) == 0 && ma == 6 && mi == 1);
+	CHECK(fl_recon_parse_release("6.12.43+deb12-amd64", &ma, &mi) == 0 && ma == 6 && mi == 12);
+	CHECK(fl_recon_parse_release("garbage", &ma, &mi) < 0);
+	{
+		struct fl_kv h = { 0 };
+		struct fl_err err;
+		struct fl_recon_opts opts = { .header = &h };
+		struct fl_recon *r;
+
+		fl_kv_addstr(&h, "uname.release", "6.1.0-31-cloud-amd64");
+		fl_kv_addstr(&h, "arch", "x86_64");
+		r = fl_recon_new(&opts, &err);
+		CHECK(!fl_recon_kernel(r)->vma_lock && !fl_recon_kernel(r)->filemap_fault_tp);
+		fl_recon_free(r);
+		opts.kernel_release = "6.5.3";
+		r = fl_recon_new(&opts, &err);
+		CHECK(fl_recon_kernel(r)->vma_lock && !fl_recon_kernel(r)->file_vma_lock);
+		CHECK(!fl_recon_kernel(r)->anon_prepare_trylock);
+		fl_recon_free(r);
+		opts.kernel_release = "6.12.43";
+		r = fl_recon_new(&opts, &err);
+		CHECK(fl_recon_kernel(r)->vma_lock && fl_recon_kernel(r)->filemap_fault_tp);
+		fl_recon_free(r);
+		fl_kv_release(&h);
+	}
+}
+
+/* The same fault sequence on 6.1 and 6.18: an mmap_lock-free user fault is an anomaly only on 6.1. */
+FL_TEST(recon_fault_without_lock_by_kernel)
+{
+	const char *text = "@arch x86_64\n"
+			   "100.0 1001 pf_user address=0x1000 ip=0x1 error_code=0x6\n"
+			   "200.0 1001 pf_user address=0x2000 ip=0x1 error_code=0x6\n";
+	const char *rel[2] = { "6.1.0", "6.18.0" };
+
+	for (int i = 0; i < 2; i++) {
+		struct recon_input in;
+		struct recon_out o;
+		struct fl_err err;
+
+		CHECK(recon_input_parse(&in, text, &err) == 0);
+		fl_kv_addstr(&in.header, "uname.release", rel[i]);
+		CHECK(recon_run(&in, in.ev, in.inst, in.n, &o, &err) == 0);
+		CHECK(o.nfaults == 2);
+		if (i == 0) {
+			CHECK(o.anomalies[FL_AN_FAULT_NO_LOCK] == 2);
+			CHECK(o.faults[0].path == FL_PATH_UNKNOWN);
+		} else {
+			CHECK(o.anomalies[FL_AN_FAULT_NO_LOCK] == 0);
+			CHECK(o.faults[0].path == FL_PATH_VMA);
+		}
+		recon_out_release(&o);
+		recon_input_release(&in);
+	}
+}
+
+/* anon_vma trylock (§6.3): a first write to a fresh mapping stays on the VMA path on 6.18,
+ * is an mmap fallback on 6.5 (lock_vma_under_rcu refused the VMA). */
+FL_TEST(recon_anon_prepare)
+{
+	const char *text = "@arch x86_64\n"
+		"@tasks\n1001 1000 120 0 w\n@end\n"
+		"@maps 1000\n7f0000000000-7f0000100000 rw-p 00000000 00:00 0\n@end\n"
+		"10.0 1001 sys_enter sys=mmap a0=0 a1=0x100000 a2=3 a3=0x22 a4=-1 a5=0\n"
+		"10.1 1001 start mm=0xa write=1\n10.2 1001 acq mm=0xa write=1 success=1\n"
+		"10.5 1001 rel mm=0xa write=1\n"
+		"10.6 1001 sys_exit sys=mmap ret=0x7f2000000000\n"
+		"20.0 1001 pf_user address=0x7f2000000000 ip=0x1 error_code=0x6\n"
+		"20.1 1001 start mm=0xa write=0\n20.2 1001 acq mm=0xa write=0 success=1\n"
+		"20.4 1001 rel mm=0xa write=0\n"
+		"30.0 1001 pf_user address=0x7f2000001000 ip=0x1 error_code=0x6\n"
+		"40.0 1001 pf_user address=0x7f2000002000 ip=0x1 error_code=0x6\n";
+	const char *rel[2] = { "6.5.0", "6.18.0" };
+
+	for (int i = 0; i < 2; i++) {
+		struct recon_input in;
+		struct recon_out o;
+		struct fl_err err;
+
+		CHECK(recon_input_parse(&in, text, &err) == 0);
+		fl_kv_addstr(&in.header, "uname.release", rel[i]);
+		CHECK(recon_run(&in, in.ev, in.inst, in.n, &o, &err) == 0);
+		CHECK(o.nfaults == 3 && o.nops == 1);
+		if (o.nfaults == 3) {
+			CHECK(o.faults[0].vma_kind == FL_VMA_ANON);
+			CHECK(o.faults[0].path == (i ? FL_PATH_VMA : FL_PATH_MMAP));
+			CHECK(!!(o.faults[0].flags & FL_FF_ANON_PREPARE) == !!i);
+			CHECK(o.faults[1].path == FL_PATH_VMA);
+		}
+		recon_out_release(&o);
+		recon_input_release(&in);
+	}
+}
+
+/* An mmap_lock taken long after a fault's release, after an S sleep, is not a retry. */
+FL_TEST(recon_not_a_retry)
+{
+	const char *text = "@arch x86_64\n@kernel 6.18.0\n"
+		"10.0 1001 pf_kernel address=0x1000 ip=0x1 error_code=0x0\n"
+		"10.1 1001 start mm=0xa write=0\n10.2 1001 acq mm=0xa write=0 success=1\n"
+		"10.4 1001 rel mm=0xa write=0\n"
+		"11.0 1001 switch prev_pid=1001 prev_prio=120 prev_state=1 next_pid=0 next_prio=120\n"
+		"90.0 0 switch prev_pid=0 prev_prio=120 prev_state=0 next_pid=1001 next_prio=120\n"
+		"90.1 1001 start mm=0xa write=0\n90.2 1001 acq mm=0xa write=0 success=1\n"
+		"90.4 1001 rel mm=0xa write=0\n";
+	struct recon_input in;
+	struct recon_out o;
+	struct fl_err err;
+
+	CHECK(recon_input_parse(&in, text, &err) == 0);
+	CHECK(recon_run(&in, in.ev, in.inst, in.n, &o, &err) == 0);
+	CHECK(o.nfaults == 1 && o.faults[0].attempts == 1 && o.faults[0].retry_drop == 0);
+	CHECK(o.nfaults == 1 && o.faults[0].end_ns == 10400);
+	CHECK(o.nwaits == 2 && o.waits[1].owner_kind == FL_OWNER_NONE);
+	recon_out_release(&o);
+	recon_input_release(&in);
+}
