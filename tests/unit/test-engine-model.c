@@ -2,12 +2,13 @@
  * The engine's rwsem against a brute-force reference on random programs,
  * determinism, and a throughput floor.
  *
- * A program is a few threads, each a short list of ops {think ticks, read or
- * write, hold ticks}; writers that are woken run after L ticks; a spinning
- * writer's window is S ticks; HANDOFF after H ticks (0: off). Instants are
- * keys ((tick * 4 + class) * 4 + tid) with classes release < woken writer runs
- * < spin ends < requests, so simultaneous happenings have one order that both
- * models follow.
+ * A program is a few threads, each a short list of ops {think ticks, read,
+ * write or write-then-downgrade, hold ticks, and sometimes a deadline after
+ * which a waiter gives up (a fatal signal in a killable wait)}; writers that
+ * are woken run after L ticks; a spinning writer's window is S ticks; HANDOFF
+ * after H ticks (0: off). Instants are keys ((tick * 6 + class) * 4 + tid)
+ * with classes release < downgrade < cancel < woken writer runs < spin ends <
+ * requests, so simultaneous happenings have one order both models follow.
  *
  * The engine side drives fl_rwsem through fl_evq like the replay will. The
  * reference is a separate, deliberately naive model: it steps through every
@@ -29,12 +30,16 @@
 
 #define MAXT 4
 #define MAXOPS 6
-#define NCLASS 4
+#define NCLASS 6
 #define K (NCLASS * MAXT)		/* keys per tick */
-enum { CL_REL, CL_WAKE, CL_SPIN, CL_REQ };
+enum { CL_REL, CL_DG, CL_CANCEL, CL_WAKE, CL_SPIN, CL_REQ };
 
 struct op {
-	int think, write, hold;
+	int think;			/* ticks before the request */
+	int write;			/* 1: write; 2: write, downgraded after dg ticks */
+	int hold;			/* ticks held in all */
+	int dg;				/* ticks before the downgrade (1..hold) */
+	int cancel;			/* gives up waiting after this many ticks; 0 never */
 };
 
 struct prog {
@@ -67,9 +72,14 @@ static void gen(struct prog *p, struct fl_rng *r)
 	for (int t = 0; t < p->nt; t++) {
 		p->nops[t] = 1 + fl_rng_below(r, MAXOPS);
 		for (int i = 0; i < p->nops[t]; i++) {
-			p->ops[t][i].think = fl_rng_below(r, 5);
-			p->ops[t][i].write = fl_rng_below(r, 100) < 35;
-			p->ops[t][i].hold = 1 + fl_rng_below(r, 6);
+			struct op *o = &p->ops[t][i];
+			int k = fl_rng_below(r, 100);
+
+			o->think = fl_rng_below(r, 5);
+			o->write = k < 25 ? 1 : k < 35 ? 2 : 0;
+			o->hold = 1 + fl_rng_below(r, 6);
+			o->dg = 1 + fl_rng_below(r, o->hold);
+			o->cancel = fl_rng_below(r, 100) < 15 ? 1 + fl_rng_below(r, 4) : 0;
 		}
 	}
 	p->wake_lat = fl_rng_below(r, 3);
@@ -92,10 +102,24 @@ static void e_hold(struct fl_evq *q, const struct prog *p, struct ethread *th, s
 	int tid = th->w.tid;
 	struct grant *g = &lg->g[lg->n++];
 
+	const struct op *o = &p->ops[tid][th->op];
+
 	g->key = now;
 	g->tid = tid;
 	g->op = th->op;
-	fl_evq_push(q, key(now / K + p->ops[tid][th->op].hold, CL_REL, tid), CL_REL, tid, 0);
+	if (o->write == 2)
+		fl_evq_push(q, key(now / K + o->dg, CL_DG, tid), CL_DG, tid, 0);
+	else
+		fl_evq_push(q, key(now / K + o->hold, CL_REL, tid), CL_REL, tid, 0);
+}
+
+/* The op ends (released or given up): the next request, if any. */
+static void e_next(struct fl_evq *q, const struct prog *p, struct ethread *me, uint64_t now)
+{
+	int tid = me->w.tid;
+
+	if (++me->op < p->nops[tid])
+		fl_evq_push(q, key(now / K + p->ops[tid][me->op].think, CL_REQ, tid), CL_REQ, tid, 0);
 }
 
 static void e_drain(struct fl_rwsem *sem, struct fl_evq *q, const struct prog *p,
@@ -103,7 +127,8 @@ static void e_drain(struct fl_rwsem *sem, struct fl_evq *q, const struct prog *p
 {
 	for (struct fl_rwsem_waiter *w = fl_rwsem_woken(sem); w; w = w->wake_next) {
 		if (w->state == FL_RWS_WOKEN)
-			fl_evq_push(q, key(now / K + p->wake_lat, CL_WAKE, w->tid), CL_WAKE, w->tid, 0);
+			fl_evq_push(q, key(now / K + p->wake_lat, CL_WAKE, w->tid), CL_WAKE, w->tid,
+				    th[w->tid].op + 1);
 		else
 			e_hold(q, p, &th[w->tid], lg, now);
 	}
@@ -111,6 +136,7 @@ static void e_drain(struct fl_rwsem *sem, struct fl_evq *q, const struct prog *p
 
 /* What the generated programs exercised, summed over engine runs. */
 static struct fl_lock_stats covered;
+static uint64_t covered_downgrades;
 
 /* Runs p through engine/rwsem; returns a hash of the grant log and of the records. */
 static uint64_t run_engine(const struct prog *p, struct log *lg)
@@ -150,17 +176,36 @@ static uint64_t run_engine(const struct prog *p, struct log *lg)
 			else if (res == FL_RWSEM_SPINNING)
 				fl_evq_push(&q, key(now / K + p->spin, CL_SPIN, ev.tid), CL_SPIN,
 					    ev.tid, ++me->gen);
+			if (res != FL_RWSEM_ACQUIRED && o->cancel)
+				fl_evq_push(&q, key(now / K + o->cancel, CL_CANCEL, ev.tid), CL_CANCEL,
+					    ev.tid, me->op + 1);
+			break;
+		case CL_DG:
+			fl_rwsem_downgrade(&sem, &me->w, now);
+			covered_downgrades++;
+			fl_evq_push(&q, key(now / K + o->hold - o->dg + 1, CL_REL, ev.tid), CL_REL,
+				    ev.tid, 0);
 			break;
 		case CL_REL:
-			if (o->write)
+			if (me->w.state == FL_RWS_HOLD_WRITE)
 				fl_rwsem_up_write(&sem, &me->w, now);
 			else
 				fl_rwsem_up_read(&sem, &me->w, now);
-			if (++me->op < p->nops[ev.tid])
-				fl_evq_push(&q, key(now / K + p->ops[ev.tid][me->op].think, CL_REQ,
-						    ev.tid), CL_REQ, ev.tid, 0);
+			e_next(&q, p, me, now);
+			break;
+		case CL_CANCEL:
+			if (ev.arg != (uint64_t)me->op + 1 || me->w.state == FL_RWS_IDLE ||
+			    me->w.state == FL_RWS_HOLD_READ || me->w.state == FL_RWS_HOLD_WRITE)
+				break;	/* got the lock in time */
+			fl_rwsem_cancel(&sem, &me->w, now);
+			lg->g[lg->n].key = now;
+			lg->g[lg->n].tid = ev.tid;
+			lg->g[lg->n++].op = -1 - me->op;
+			e_next(&q, p, me, now);
 			break;
 		case CL_WAKE:
+			if (ev.arg != (uint64_t)me->op + 1 || me->w.state != FL_RWS_WOKEN)
+				break;	/* gave up meanwhile */
 			if (fl_rwsem_write_wakeup(&sem, &me->w, now) == FL_RWSEM_ACQUIRED)
 				e_hold(&q, p, me, lg, now);
 			break;
@@ -179,6 +224,7 @@ static uint64_t run_engine(const struct prog *p, struct log *lg)
 	CHECK_EQ_U64(sem.stats.anomalies, 0);
 	CHECK(!fl_rwsem_is_locked(&sem) && sem.nq == 0);
 	covered.steals += sem.stats.steals;
+	covered.cancelled += sem.stats.cancelled;
 	covered.handoffs += sem.stats.handoffs;
 	covered.spins += sem.stats.spins;
 	covered.spin_wins += sem.stats.spin_wins;
@@ -192,13 +238,15 @@ static uint64_t run_engine(const struct prog *p, struct log *lg)
 
 /* ---- the reference: array state, every key stepped ---- */
 
-enum { P_THINK, P_SPIN, P_QUEUED, P_WOKEN, P_HOLD, P_DONE };
+enum { P_THINK, P_SPIN, P_QUEUED, P_WOKEN, P_HOLD, P_HOLD_DG, P_DONE };
 
 struct ref {
 	const struct prog *p;
 	bool broken;
 	int phase[MAXT], op[MAXT];
 	uint64_t at[MAXT];		/* tick of the thread's next step */
+	uint64_t cancel_at[MAXT];	/* tick it gives up waiting, or UINT64_MAX */
+	bool reader[MAXT];		/* holds for read (after a downgrade too) */
 	uint64_t qkey[MAXT];		/* key it entered the queue */
 	int queue[MAXT], nq;
 	int spinners[MAXT], ns;
@@ -215,6 +263,7 @@ static bool wants_write(const struct ref *r, int t)
 static void r_hold(struct ref *r, int t, uint64_t k)
 {
 	struct grant *g = &r->lg->g[r->lg->n++];
+	const struct op *o = &r->p->ops[t][r->op[t]];
 
 	if (wants_write(r, t)) {
 		r->owner = t;
@@ -222,8 +271,10 @@ static void r_hold(struct ref *r, int t, uint64_t k)
 	} else {
 		r->readers++;
 	}
-	r->phase[t] = P_HOLD;
-	r->at[t] = k / K + r->p->ops[t][r->op[t]].hold;
+	r->reader[t] = !wants_write(r, t);
+	r->cancel_at[t] = UINT64_MAX;
+	r->phase[t] = o->write == 2 ? P_HOLD_DG : P_HOLD;
+	r->at[t] = k / K + (o->write == 2 ? o->dg : o->hold);
 	g->key = k;
 	g->tid = t;
 	g->op = r->op[t];
@@ -300,9 +351,24 @@ static void r_released(struct ref *r, uint64_t k)
 		r_grant_readers(r, k);
 }
 
+static void r_next(struct ref *r, int t, uint64_t tick, int *done)
+{
+	r->cancel_at[t] = UINT64_MAX;
+	if (++r->op[t] < r->p->nops[t]) {
+		r->phase[t] = P_THINK;
+		r->at[t] = tick + r->p->ops[t][r->op[t]].think;
+	} else {
+		r->phase[t] = P_DONE;
+		(*done)++;
+	}
+}
+
 static void r_request(struct ref *r, int t, uint64_t k)
 {
 	const struct prog *p = r->p;
+
+	if (p->ops[t][r->op[t]].cancel)
+		r->cancel_at[t] = k / K + p->ops[t][r->op[t]].cancel;
 
 	if (!wants_write(r, t)) {
 		if (r->broken) {
@@ -347,26 +413,63 @@ static void run_ref(const struct prog *p, bool broken, struct log *lg)
 	for (int t = 0; t < p->nt; t++) {
 		r.phase[t] = P_THINK;
 		r.at[t] = p->ops[t][0].think;
+		r.cancel_at[t] = UINT64_MAX;
 	}
 	for (uint64_t tick = 0; done < p->nt && tick < 100000; tick++) {
 		for (int cls = 0; cls < NCLASS; cls++) {
 			for (int t = 0; t < p->nt; t++) {
 				uint64_t k = key(tick, cls, t);
 
+				if (cls == CL_CANCEL && r.cancel_at[t] == tick &&
+				    (r.phase[t] == P_SPIN || r.phase[t] == P_QUEUED ||
+				     r.phase[t] == P_WOKEN)) {
+					bool head = r.nq && r.queue[0] == t;
+					struct grant *g = &lg->g[lg->n++];
+
+					g->key = k;
+					g->tid = t;
+					g->op = -1 - r.op[t];
+					for (int i = 0; i < r.nq; i++)
+						if (r.queue[i] == t)
+							r_dequeue(&r, i);
+					for (int i = 0; i < r.ns; i++) {
+						if (r.spinners[i] != t)
+							continue;
+						for (int j = i; j + 1 < r.ns; j++)
+							r.spinners[j] = r.spinners[j + 1];
+						r.ns--;
+						break;
+					}
+					if (r.handoff == t)
+						r.handoff = -1;
+					r_next(&r, t, tick, &done);
+					/* the new head may go if no writer owns the lock */
+					if (head && r.nq && r.owner < 0) {
+						if (!r.readers)
+							r_released(&r, k);
+						else if (!wants_write(&r, r.queue[0]))
+							r_grant_readers(&r, k);
+					}
+					continue;
+				}
 				if (r.at[t] != tick)
 					continue;
-				if (cls == CL_REL && r.phase[t] == P_HOLD) {
-					if (wants_write(&r, t))
-						r.owner = -1;
-					else
+				if (cls == CL_DG && r.phase[t] == P_HOLD_DG) {
+					const struct op *o = &p->ops[t][r.op[t]];
+
+					r.owner = -1;
+					r.readers++;
+					r.reader[t] = true;
+					r.phase[t] = P_HOLD;
+					r.at[t] = tick + o->hold - o->dg + 1;
+					if (r.nq && !wants_write(&r, r.queue[0]))
+						r_grant_readers(&r, k);
+				} else if (cls == CL_REL && r.phase[t] == P_HOLD) {
+					if (r.reader[t])
 						r.readers--;
-					if (++r.op[t] < p->nops[t]) {
-						r.phase[t] = P_THINK;
-						r.at[t] = tick + p->ops[t][r.op[t]].think;
-					} else {
-						r.phase[t] = P_DONE;
-						done++;
-					}
+					else
+						r.owner = -1;
+					r_next(&r, t, tick, &done);
 					r_released(&r, k);
 				} else if (cls == CL_WAKE && r.phase[t] == P_WOKEN) {
 					if (r.owner < 0 && !r.readers &&
@@ -446,6 +549,7 @@ FL_TEST(engine_model_matches_reference)
 
 	fl_rng_init(&rng, 20261125);
 	memset(&covered, 0, sizeof(covered));
+	covered_downgrades = 0;
 	for (int i = 0; i < programs; i++) {
 		gen(&p, &rng);
 		run_engine(&p, &le);
@@ -460,7 +564,7 @@ FL_TEST(engine_model_matches_reference)
 		int total = 0;
 		for (int t = 0; t < p.nt; t++)
 			total += p.nops[t];
-		CHECKF(le.n == total, "program %d: %d of %d ops granted", i, le.n, total);
+		CHECKF(le.n == total, "program %d: %d of %d ops granted or given up", i, le.n, total);
 	}
 	CHECKF(mismatches == 0, "%d of %d programs differ from the reference", mismatches,
 	       programs);
@@ -471,11 +575,14 @@ FL_TEST(engine_model_matches_reference)
 	CHECK(covered.spins > 0 && covered.spin_wins > 0 && covered.spin_wins < covered.spins);
 	CHECK(covered.chained > 0);
 	CHECK(covered.queued[0] > 0 && covered.queued[1] > 0);
+	CHECK(covered.cancelled > 0 && covered_downgrades > 0);
 	printf("  %d programs, %d differ from the reference (steals %llu, handoffs %llu, spins %llu/%llu "
-	       "won, chained waits %llu); the broken reference differs on %d\n", programs, mismatches,
+	       "won, chained waits %llu, cancels %llu, downgrades %llu); the broken reference "
+	       "differs on %d\n", programs, mismatches,
 	       (unsigned long long)covered.steals, (unsigned long long)covered.handoffs,
 	       (unsigned long long)covered.spin_wins, (unsigned long long)covered.spins,
-	       (unsigned long long)covered.chained, broken_caught);
+	       (unsigned long long)covered.chained, (unsigned long long)covered.cancelled,
+	       (unsigned long long)covered_downgrades, broken_caught);
 }
 
 FL_TEST(engine_model_deterministic)
