@@ -145,11 +145,13 @@ int fl_io_init_hist(struct fl_io *io, uint32_t depth, const uint64_t *lo_ns, con
 	io_common(io, depth, seed);
 	for (size_t i = 0; i < nbins; i++) {
 		if (hi_ns[i] < lo_ns[i])
-			return fl_seterr(err, "cannot set up the I/O model: bin %zu has hi < lo", i);
+			return fl_seterr(err, "cannot set up the I/O model: bin %zu has hi < lo",
+					 i);
 		total += count[i];
 	}
 	if (!total)
-		return fl_seterr(err, "cannot set up the I/O model: the latency histogram is empty");
+		return fl_seterr(err, "cannot set up the I/O model: "
+				 "the latency histogram is empty");
 	io->mode = FL_IO_HIST;
 	io->lat = fl_malloc(nbins * sizeof(*io->lat));
 	io->hi = fl_malloc(nbins * sizeof(*io->hi));

@@ -204,7 +204,8 @@ static struct fl_folio *slot_alloc(struct fl_pagecache *pc)
 		pc->free_slot = f->hash_next;
 	} else {
 		if ((pc->nslots >> CHUNK_SHIFT) == pc->nchunks) {
-			pc->chunks = fl_realloc(pc->chunks, (pc->nchunks + 1) * sizeof(*pc->chunks));
+			pc->chunks = fl_realloc(pc->chunks,
+						(pc->nchunks + 1) * sizeof(*pc->chunks));
 			pc->chunks[pc->nchunks++] = fl_malloc(CHUNK_SIZE * sizeof(struct fl_folio));
 		}
 		s = pc->nslots++;

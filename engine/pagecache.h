@@ -27,7 +27,7 @@
 #define FL_FOLIO_UPTODATE	0x02	/* PG_uptodate */
 #define FL_FOLIO_WRITEBACK	0x04	/* PG_writeback */
 #define FL_FOLIO_READAHEAD	0x08	/* PG_readahead: the async readahead marker */
-#define FL_FOLIO_READ_IO	0x10	/* locked for read I/O (cleared by fl_pagecache_read_done) */
+#define FL_FOLIO_READ_IO	0x10	/* locked for read I/O until fl_pagecache_read_done */
 
 /* The states of §1's enum folio_state, derived from the flags. */
 enum fl_folio_state {
@@ -75,7 +75,7 @@ struct fl_pagecache_stats {
 	uint64_t lookups, hits, misses;	/* fl_pagecache_lookup calls */
 	uint64_t added;			/* folios inserted */
 	uint64_t evicted;		/* folios reclaimed by the LRU */
-	uint64_t over_capacity;		/* insertions that left the cache over capacity (all pinned) */
+	uint64_t over_capacity;		/* insertions left over capacity (all pinned) */
 	uint64_t resident_max;		/* pages */
 	uint64_t fault_around_mapped;	/* pages mapped by fault-around */
 	uint64_t readahead_pages;	/* pages created by readahead */

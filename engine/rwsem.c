@@ -300,7 +300,9 @@ static void note_blocker(struct fl_rwsem *sem, struct fl_rwsem_waiter *w)
 			/* the lowest-priority reader holder (bounded scan) */
 			int n = 0;
 
-			for (struct fl_rwsem_waiter *h = sem->holders; h && n < 256; h = h->hnext, n++)
+			struct fl_rwsem_waiter *h;
+
+			for (h = sem->holders; h && n < 256; h = h->hnext, n++)
 				if (!b || h->prio > b->prio)
 					b = h;
 		}

@@ -88,7 +88,7 @@ struct fl_lock_acq {
 };
 
 struct fl_lock_stats {
-	uint64_t acq[2];		/* successful acquisitions [0]=read (incl. downgrade) [1]=write */
+	uint64_t acq[2];		/* successes [0] read (+downgrades) [1] write */
 	uint64_t trylock_fail[2];	/* failed trylocks */
 	uint64_t cancelled;		/* waits abandoned (fatal signal) */
 	uint64_t wait_total_ns[2];	/* ns: sum of granted - start */
@@ -146,7 +146,7 @@ struct fl_rwsem {
 	struct fl_rwsem_waiter *qwriter_tail;	/* last writer in the queue */
 	struct fl_rwsem_waiter *spin_head, *spin_tail;	/* spinning writers, FIFO (osq) */
 	struct fl_rwsem_waiter *handoff;	/* waiter that set HANDOFF, or NULL */
-	bool wr_nonspinnable;		/* a writer's spin on readers timed out (RWSEM_WR_NONSPINNABLE) */
+	bool wr_nonspinnable;		/* spin on readers timed out (WR_NONSPINNABLE) */
 	struct fl_rwsem_waiter *woken_head, *woken_tail;	/* wake list */
 	struct fl_lock_acq *recs;	/* records, in attempt order */
 	size_t nrecs, caprecs;
@@ -172,7 +172,7 @@ enum fl_rwsem_res fl_rwsem_down_write_trylock(struct fl_rwsem *sem, struct fl_rw
 /* A spinning writer's window ended: ACQUIRED (lock was free), QUEUED, or its current state
  * (ACQUIRED if it already took the lock; call it for stale timeouts safely). */
 enum fl_rwsem_res fl_rwsem_spin_end(struct fl_rwsem *sem, struct fl_rwsem_waiter *w, uint64_t now);
-/* A WOKEN writer runs: takes the lock (ACQUIRED) or sleeps again (QUEUED), maybe setting HANDOFF. */
+/* A WOKEN writer runs: takes the lock (ACQUIRED) or sleeps again (QUEUED), maybe sets HANDOFF. */
 enum fl_rwsem_res fl_rwsem_write_wakeup(struct fl_rwsem *sem, struct fl_rwsem_waiter *w,
 					uint64_t now);
 void fl_rwsem_up_read(struct fl_rwsem *sem, struct fl_rwsem_waiter *w, uint64_t now);

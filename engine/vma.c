@@ -319,7 +319,8 @@ struct fl_vma *fl_mm_map(struct fl_mm *mm, uint64_t start, uint64_t end, uint32_
 	}
 	i = fl_mm_find_idx(mm, start);
 	if (i < mm->nvmas && mm->vmas[i]->start < end) {
-		fl_seterr(err, "cannot map [%#llx, %#llx): overlaps the VMA at %#llx (unmap it first)",
+		fl_seterr(err, "cannot map [%#llx, %#llx): overlaps the VMA at %#llx "
+			  "(unmap it first)",
 			  (unsigned long long)start, (unsigned long long)end,
 			  (unsigned long long)mm->vmas[i]->start);
 		return NULL;

@@ -162,13 +162,16 @@ static double bench_fault(uint64_t target_ops)
 			t->vma = fl_vma_lock_try_read(&mm, base + idx * page, &res);
 			f = fl_pagecache_lookup(&pc, ev.tid + 1, idx);
 			if (!f) {
-				size_t n = fl_pagecache_read_around(&pc, ev.tid + 1, idx, file_pages,
-								    now, ra);
+				size_t n = fl_pagecache_read_around(&pc, ev.tid + 1, idx,
+								    file_pages, now, ra);
 				misses++;
 				for (size_t k = 0; k < n; k++)
-					if (fl_io_submit(&io, now, (uint64_t)(uintptr_t)ra[k], &done))
-						fl_evq_push(&q, done, E_IO_DONE, 0,
-							    (uint64_t)(uintptr_t)ra[k]);
+					{
+					uint64_t a = (uint64_t)(uintptr_t)ra[k];
+
+					if (fl_io_submit(&io, now, a, &done))
+						fl_evq_push(&q, done, E_IO_DONE, 0, a);
+				}
 				f = fl_pagecache_peek(&pc, ev.tid + 1, idx);
 			}
 			if (t->vma && fl_vma_end_read(&mm, t->vma, now) != FL_TID_NONE)
@@ -211,7 +214,8 @@ static double bench_fault(uint64_t target_ops)
 			/* a writer: mmap_lock write, vma_start_write on one VMA, unlock */
 			if (ev.arg == 0) {
 				if (wr.state == FL_RWS_IDLE &&
-				    fl_rwsem_down_write(&mm.mmap_lock, &wr, now, 0) != FL_RWSEM_ACQUIRED) {
+				    fl_rwsem_down_write(&mm.mmap_lock, &wr, now, 0) !=
+					    FL_RWSEM_ACQUIRED) {
 					fl_rwsem_cancel(&mm.mmap_lock, &wr, now);
 					fl_evq_push(&q, now + 10000, E_WRITER, NT, 0);
 					break;
@@ -227,7 +231,8 @@ static double bench_fault(uint64_t target_ops)
 		}
 	}
 	secs = (fl_now_ns() - t0) / 1e9;
-	printf("fault: %llu events, %llu faults, %llu misses, %llu evictions, %.3f s, %.2f M ops/s\n",
+	printf("fault: %llu events, %llu faults, %llu misses, %llu evictions, %.3f s, "
+	       "%.2f M ops/s\n",
 	       (unsigned long long)ops, (unsigned long long)faults, (unsigned long long)misses,
 	       (unsigned long long)pc.stats.evicted, secs, ops / secs / 1e6);
 	fl_evq_release(&q);

@@ -119,7 +119,8 @@ static void e_next(struct fl_evq *q, const struct prog *p, struct ethread *me, u
 	int tid = me->w.tid;
 
 	if (++me->op < p->nops[tid])
-		fl_evq_push(q, key(now / K + p->ops[tid][me->op].think, CL_REQ, tid), CL_REQ, tid, 0);
+		fl_evq_push(q, key(now / K + p->ops[tid][me->op].think, CL_REQ, tid), CL_REQ,
+			    tid, 0);
 }
 
 static void e_drain(struct fl_rwsem *sem, struct fl_evq *q, const struct prog *p,
@@ -177,8 +178,8 @@ static uint64_t run_engine(const struct prog *p, struct log *lg)
 				fl_evq_push(&q, key(now / K + p->spin, CL_SPIN, ev.tid), CL_SPIN,
 					    ev.tid, ++me->gen);
 			if (res != FL_RWSEM_ACQUIRED && o->cancel)
-				fl_evq_push(&q, key(now / K + o->cancel, CL_CANCEL, ev.tid), CL_CANCEL,
-					    ev.tid, me->op + 1);
+				fl_evq_push(&q, key(now / K + o->cancel, CL_CANCEL, ev.tid),
+					    CL_CANCEL, ev.tid, me->op + 1);
 			break;
 		case CL_DG:
 			fl_rwsem_downgrade(&sem, &me->w, now);
@@ -564,7 +565,8 @@ FL_TEST(engine_model_matches_reference)
 		int total = 0;
 		for (int t = 0; t < p.nt; t++)
 			total += p.nops[t];
-		CHECKF(le.n == total, "program %d: %d of %d ops granted or given up", i, le.n, total);
+		CHECKF(le.n == total, "program %d: %d of %d ops granted or given up", i, le.n,
+		       total);
 	}
 	CHECKF(mismatches == 0, "%d of %d programs differ from the reference", mismatches,
 	       programs);
@@ -576,9 +578,9 @@ FL_TEST(engine_model_matches_reference)
 	CHECK(covered.chained > 0);
 	CHECK(covered.queued[0] > 0 && covered.queued[1] > 0);
 	CHECK(covered.cancelled > 0 && covered_downgrades > 0);
-	printf("  %d programs, %d differ from the reference (steals %llu, handoffs %llu, spins %llu/%llu "
-	       "won, chained waits %llu, cancels %llu, downgrades %llu); the broken reference "
-	       "differs on %d\n", programs, mismatches,
+	printf("  %d programs, %d differ from the reference (steals %llu, handoffs %llu, "
+	       "spins %llu/%llu won, chained waits %llu, cancels %llu, downgrades %llu); "
+	       "the broken reference differs on %d\n", programs, mismatches,
 	       (unsigned long long)covered.steals, (unsigned long long)covered.handoffs,
 	       (unsigned long long)covered.spin_wins, (unsigned long long)covered.spins,
 	       (unsigned long long)covered.chained, (unsigned long long)covered.cancelled,

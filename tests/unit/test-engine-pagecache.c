@@ -103,7 +103,8 @@ FL_TEST(engine_pagecache_unlock_hands_lock_to_first_locker)
 {
 	struct fl_pagecache pc;
 	struct fl_folio *f;
-	struct fl_folio_waiter a = { .tid = 1 }, b = { .tid = 2 }, c = { .tid = 3 }, d = { .tid = 4 };
+	struct fl_folio_waiter a = { .tid = 1 }, b = { .tid = 2 };
+	struct fl_folio_waiter c = { .tid = 3 }, d = { .tid = 4 };
 	struct fl_folio_waiter *l;
 
 	pc_setup(&pc, 0);

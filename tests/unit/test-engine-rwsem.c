@@ -286,7 +286,8 @@ FL_TEST(engine_rwsem_writer_spin)
 	CHECK_EQ_U64(woken(&sem, tids, st, 4), 0);
 	fl_rwsem_up_read(&sem, &r2, 5 * US);
 	CHECK_EQ_U64(woken(&sem, tids, st, 4), 1);
-	CHECK(tids[0] == 2 && st[0] == FL_RWS_HOLD_WRITE);	/* took it the instant it was free */
+	/* the spinner took it the instant it was free */
+	CHECK(tids[0] == 2 && st[0] == FL_RWS_HOLD_WRITE);
 	CHECK(fl_rwsem_spin_end(&sem, &w, w.spin_until) == FL_RWSEM_ACQUIRED);	/* stale timer */
 	CHECK_EQ_U64(sem.recs[1].granted, 5 * US);
 	CHECK(sem.recs[1].flags & FL_ACQ_SPUN);
