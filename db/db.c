@@ -221,7 +221,8 @@ struct fl_db *fl_db_open(const char *path, enum fl_db_mode mode, struct fl_err *
 			  db->sql ? sqlite3_errmsg(db->sql) : "out of memory");
 		goto fail;
 	}
-	sqlite3_busy_timeout(db->sql, 10000);
+	/* Another ingest holds the write lock for its whole capture: wait for it. */
+	sqlite3_busy_timeout(db->sql, mode == FL_DB_WRITE ? 600000 : 10000);
 	if (mode == FL_DB_WRITE) {
 		/*
 		 * WAL: readers keep reading during an ingest; NORMAL: fsync at

@@ -1024,7 +1024,16 @@ struct file_src {
 	struct fl_kv tracedat_header;
 	uint8_t *stream_inst;	/* [nstreams] instance index of each stream */
 	int nstreams;
+	char **warn;		/* warnings for the ingest, see build_warnings() */
+	size_t nwarn;
+	bool warnings_built;
 };
+
+static void add_warning(struct file_src *f, char *w)
+{
+	f->warn = fl_realloc(f->warn, (f->nwarn + 1) * sizeof(*f->warn));
+	f->warn[f->nwarn++] = w;
+}
 
 static int file_next(void *arg, struct fl_event *ev, struct fl_err *err)
 {
@@ -1086,16 +1095,47 @@ static void file_status(void *arg, bool *complete, bool *truncated, uint64_t *by
 	*bytes_lost = fl_flc_bytes_lost(f->reader);
 }
 
+/*
+ * The reader's warnings, then the decoder's findings that are warnings too:
+ * sub-buffers that said events were lost without a count, and sub-buffers
+ * skipped as malformed. Built when first asked, i.e. after the last event.
+ */
+static void build_warnings(struct file_src *f)
+{
+	uint64_t bad = fl_decoder_bad_subbufs(f->dec);
+
+	if (f->warnings_built)
+		return;
+	f->warnings_built = true;
+	for (size_t i = 0; f->reader && i < fl_flc_nwarnings(f->reader); i++)
+		add_warning(f, fl_strdup(fl_flc_warning(f->reader, i)));
+	for (int cpu = 0; cpu < fl_decoder_ncpus(f->dec); cpu++) {
+		uint64_t n = fl_decoder_lost_unknown(f->dec, cpu);
+
+		if (n)
+			add_warning(f, fl_asprintf("cpu %d: %llu sub-buffers say events were lost "
+						   "without saying how many (not in the lost count)",
+						   cpu, (unsigned long long)n));
+	}
+	if (bad)
+		add_warning(f, fl_asprintf("%llu ring-buffer sub-buffers were malformed and "
+					   "skipped", (unsigned long long)bad));
+}
+
 static size_t file_nwarnings(void *arg)
 {
 	struct file_src *f = arg;
 
-	return f->reader ? fl_flc_nwarnings(f->reader) : 0;
+	build_warnings(f);
+	return f->nwarn;
 }
 
 static const char *file_warning(void *arg, size_t i)
 {
-	return fl_flc_warning(((struct file_src *)arg)->reader, i);
+	struct file_src *f = arg;
+
+	build_warnings(f);
+	return i < f->nwarn ? f->warn[i] : "";
 }
 
 /* trace.dat has no content hash of its own: FNV over the whole file. */
@@ -1144,6 +1184,8 @@ static int open_tracedat(struct fl_ingest_src *src, struct file_src *f, const ch
 	src->instance = file_instance;
 	src->lost = file_lost;
 	src->event_name = file_event_name;
+	src->nwarnings = file_nwarnings;
+	src->warning = file_warning;
 	return 0;
 fail:
 	src->arg = f;
@@ -1223,6 +1265,9 @@ void fl_ingest_src_close(struct fl_ingest_src *src)
 		fl_flc_free(f->reader);
 	free(f->snaps);
 	free(f->stream_inst);
+	for (size_t i = 0; i < f->nwarn; i++)
+		free(f->warn[i]);
+	free(f->warn);
 	fl_kv_release(&f->tracedat_header);
 	free(f);
 	memset(src, 0, sizeof(*src));
