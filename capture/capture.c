@@ -415,8 +415,8 @@ static int open_tracefs(struct fl_err *err)
 	int ret;
 
 	if (geteuid() != 0)
-		return fl_seterr(err, "faultlab capture needs root (tracefs instances and event "
-				 "pid filters are root-only): run it with sudo");
+		return fl_seterr(err, "not root: tracefs instances and event pid filters need "
+				 "root; run it with sudo");
 	/* Finds tracefs, mounting it at /sys/kernel/tracing when it is not mounted. */
 	dir = tracefs_tracing_dir();
 	if (!dir)

@@ -57,6 +57,15 @@ ends_with_end "$TMP/fw.flc" && ok "capture ends with END" || not_ok "capture end
 grep -q "0 lost events" "$TMP/fw.err" && ok "summary: 0 lost events" ||
 	not_ok "summary: 0 lost events" "$(cat "$TMP/fw.err")"
 
+# --- not root: a clear error before anything is created ---
+if command -v setpriv >/dev/null; then
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$FAULTLAB" capture -o "$TMP/nr.flc" \
+		-- true 2>"$TMP/err"
+	rc=$?
+	if [ $rc = 1 ] && grep -q "not root" "$TMP/err" && [ ! -e "$TMP/nr.flc" ]; then
+		ok "not root"; else not_ok "not root" "rc=$rc $(cat "$TMP/err")"; fi
+fi
+
 # --- exit status of the command ---
 "$FAULTLAB" capture -o "$TMP/st.flc" -- sh -c 'exit 7' 2>/dev/null
 [ $? = 7 ] && ok "command exit status returned" || not_ok "command exit status returned"
@@ -111,12 +120,15 @@ for sig in INT TERM HUP; do
 done
 
 # --- a SIGKILLed capture leaves its instance; the next capture removes it ---
-"$FAULTLAB" capture -o "$TMP/kill.flc" -- sleep 30 2>/dev/null &
-pid=$!
+# (in a subshell, whose "Killed" notice goes to /dev/null)
+( "$FAULTLAB" capture -o "$TMP/kill.flc" -- sleep 30 2>/dev/null & echo $! >"$TMP/kpid"; wait ) \
+	2>/dev/null &
+outer=$!
 sleep 1
+pid=$(cat "$TMP/kpid")
 child=$(cat "$INST/faultlab-$pid/set_event_pid" 2>/dev/null | head -1)
 kill -KILL $pid
-{ wait $pid; } 2>/dev/null
+wait $outer
 [ -n "$child" ] && kill "$child" 2>/dev/null
 if [ -d "$INST/faultlab-$pid" ]; then
 	"$FAULTLAB" capture -o "$TMP/next.flc" --events sched:sched_process_exit -- true 2>/dev/null
