@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "db/db.h"
+#include "db/reconstruct.h"
 
 #define ROWS_PER_INSERT		64
 #define EVENT_COLS		17
@@ -128,6 +129,8 @@ struct ingest {
 	uint64_t *per_cpu;	/* [MAX_CPU] events per CPU */
 	int max_cpu;		/* highest CPU seen, -1 none */
 	struct tasks tasks;
+	long *maps_pids;	/* processes whose maps were stored already */
+	size_t nmaps_pids;
 };
 
 static int sqlerr(struct ingest *in, const char *what)
@@ -527,6 +530,23 @@ static int insert_maps(struct ingest *in, sqlite3_stmt *st, const struct fl_kv *
 		if (strncmp(it->key, "maps/", 5))
 			continue;
 		pid = strtol(it->key + 5, NULL, 10);
+		/*
+		 * A snapshot holds a process's maps only when they changed, so
+		 * the first one that has a pid holds its maps at start.
+		 */
+		const char *label = taken;
+		if (strcmp(taken, "end")) {
+			size_t k;
+
+			for (k = 0; k < in->nmaps_pids && in->maps_pids[k] != pid; k++)
+				;
+			if (k == in->nmaps_pids) {
+				in->maps_pids = fl_realloc(in->maps_pids,
+							   (k + 1) * sizeof(*in->maps_pids));
+				in->maps_pids[in->nmaps_pids++] = pid;
+				label = "start";
+			}
+		}
 		while (s && *s) {
 			const char *eol = strchr(s, '\n');
 			size_t len = eol ? (size_t)(eol - s) : strlen(s);
@@ -546,7 +566,7 @@ static int insert_maps(struct ingest *in, sqlite3_stmt *st, const struct fl_kv *
 				path[--pl] = 0;
 			sqlite3_bind_int64(st, 1, in->capture);
 			sqlite3_bind_int64(st, 2, pid);
-			sqlite3_bind_text(st, 3, taken, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 3, label, -1, SQLITE_STATIC);
 			if (when >= 0)
 				sqlite3_bind_int64(st, 4, when);
 			else
@@ -992,6 +1012,11 @@ int fl_db_ingest(struct fl_db *db, const struct fl_ingest_src *src,
 	if (insert_event_types(&in) || insert_cpu_stats(&in, &lost) || insert_tasks(&in) ||
 	    finish_capture(&in, lost, &st->warnings, st))
 		goto out_free;
+	/* issue 3: fault, lock_wait, writer_op, io from the events just stored (same transaction) */
+	if (fl_recon_run_db(in.sql, in.capture, NULL, err) < 0) {
+		fl_preferr(err, "cannot reconstruct faults of '%s'", src->path);
+		goto out_free;
+	}
 	if (exec(&in, fl_db_schema_after_load()) || exec(&in, "COMMIT"))
 		goto out_free;
 	st->capture_id = in.capture;
@@ -1004,6 +1029,7 @@ out_free:
 	free(in.per_tep);
 	free(in.per_cpu);
 	free(in.tasks.slot);
+	free(in.maps_pids);
 	if (!ret)
 		goto out;
 out_rollback:

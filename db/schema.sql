@@ -122,11 +122,13 @@ CREATE TABLE event (
 	comm2		TEXT
 ) STRICT;
 
--- /proc/PID/maps rows sampled by the capture ('start' = header, 'end' = trailer, 'snapshot').
+-- /proc/PID/maps rows sampled by the capture: 'start' = the first sample of that process,
+-- 'snapshot' = a later sample (taken only when the maps changed), 'end' = the trailer's last
+-- known maps.
 CREATE TABLE maps (
 	capture		INTEGER NOT NULL REFERENCES capture(id),
 	pid		INTEGER NOT NULL,
-	taken		TEXT NOT NULL,		-- 'start', 'snapshot', 'end'
+	taken		TEXT NOT NULL,		-- 'start', 'snapshot', 'end' (see above)
 	time_ns		INTEGER,		-- trace clock when sampled, if known
 	start		INTEGER NOT NULL,	-- address of the first byte
 	end		INTEGER NOT NULL,	-- address after the last byte
