@@ -12,7 +12,10 @@ Prints key=value lines:
     pf_user_mmap=N    of those, faults whose next fault-or-mmap_lock event in the same
                       tid is mmap_lock_start_locking (the fault took mmap_lock)
     pf_user_mmap_pct= 100 * pf_user_mmap / pf_user
-    pf_kernel=N, pf_kernel_mmap=N   the same for page_fault_kernel
+    pf_user_mmap_after_filemap=N  of pf_user_mmap, faults that ran filemap_fault first
+                      (mm_filemap_fault, 6.12+) before taking mmap_lock: a VMA-lock
+                      attempt that dropped its lock for I/O and retried under mmap_lock
+    pf_kernel=N, pf_kernel_mmap=N...   the same for page_fault_kernel
     lost=N            events the ring buffer lost (sub-buffers flagged missed)
 
 The capture reader follows capture/flc.h (skippable-frame tags, one zstd frame
@@ -165,19 +168,23 @@ def text_events(path, out):
 
 def summarise(evs, out):
     counts = Counter(name for _tid, name in evs)
-    pending = {}		# tid -> name of the fault waiting for its next event
-    took = Counter()
+    pending = {}		# tid -> [fault name, mm_filemap_fault seen since] waiting for its next event
+    took, took_filemap = Counter(), Counter()
     for tid, name in evs:
-        if name in ('page_fault_user', 'page_fault_kernel', 'mmap_lock_start_locking'):
+        if name == 'mm_filemap_fault' and tid in pending:
+            pending[tid][1] = True
+        elif name in ('page_fault_user', 'page_fault_kernel', 'mmap_lock_start_locking'):
             f = pending.pop(tid, None)
             if f and name == 'mmap_lock_start_locking':
-                took[f] += 1
+                took[f[0]] += 1
+                took_filemap[f[0]] += f[1]
             if name != 'mmap_lock_start_locking':
-                pending[tid] = name
+                pending[tid] = [name, False]
     out['events'] = len(evs)
     for kind, key in (('page_fault_user', 'pf_user'), ('page_fault_kernel', 'pf_kernel')):
         out[key] = counts[kind]
         out[key + '_mmap'] = took[kind]
+        out[key + '_mmap_after_filemap'] = took_filemap[kind]
         pct = 100.0 * took[kind] / counts[kind] if counts[kind] else 0.0
         out[key + '_mmap_pct'] = '%.1f' % pct
     for name, n in sorted(counts.items()):
