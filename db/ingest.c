@@ -36,7 +36,7 @@
 #include "db/reconstruct.h"
 
 #define ROWS_PER_INSERT		64
-#define EVENT_COLS		17
+#define EVENT_COLS		16	/* bound per row (capture is a literal) */
 #define PROGRESS_EVERY		65536	/* events between progress callbacks */
 #define MAX_TEP_ID		65536
 #define MAX_CPU			65536
@@ -219,49 +219,48 @@ static const uint8_t nargs[FL_EV__COUNT] = {
 	[FL_EV_LOCK_CONTENTION_BEGIN] = 2, [FL_EV_LOCK_CONTENTION_END] = 2,
 };
 
-static void bind_event(sqlite3_stmt *st, int base, int64_t id, int64_t capture,
-		       const struct fl_event *ev, int inst)
+static void bind_event(sqlite3_stmt *st, int base, int64_t id, const struct fl_event *ev,
+		       int inst)
 {
 	int n = ev->type < FL_EV__COUNT ? nargs[ev->type] : 0;
 
 	sqlite3_bind_int64(st, base + 1, id);
-	sqlite3_bind_int64(st, base + 2, capture);
-	sqlite3_bind_int64(st, base + 3, (int64_t)ev->ts);
-	sqlite3_bind_int(st, base + 4, ev->cpu);
-	sqlite3_bind_int(st, base + 5, ev->tid);
-	sqlite3_bind_int(st, base + 6, inst);
-	sqlite3_bind_int(st, base + 7, ev->type);
+	sqlite3_bind_int64(st, base + 2, (int64_t)ev->ts);
+	sqlite3_bind_int(st, base + 3, ev->cpu);
+	sqlite3_bind_int(st, base + 4, ev->tid);
+	sqlite3_bind_int(st, base + 5, inst);
+	sqlite3_bind_int(st, base + 6, ev->type);
 	if (ev->sys)
-		sqlite3_bind_int(st, base + 8, ev->sys);
+		sqlite3_bind_int(st, base + 7, ev->sys);
+	else
+		sqlite3_bind_null(st, base + 7);
+	if (ev->type == FL_EV_OTHER)
+		sqlite3_bind_int(st, base + 8, ev->tep_id);
 	else
 		sqlite3_bind_null(st, base + 8);
-	if (ev->type == FL_EV_OTHER)
-		sqlite3_bind_int(st, base + 9, ev->tep_id);
-	else
-		sqlite3_bind_null(st, base + 9);
 	for (int i = 0; i < 6; i++) {
 		if (i < n)
-			sqlite3_bind_int64(st, base + 10 + i, ev->a[i]);
+			sqlite3_bind_int64(st, base + 9 + i, ev->a[i]);
 		else
-			sqlite3_bind_null(st, base + 10 + i);
+			sqlite3_bind_null(st, base + 9 + i);
 	}
 	/* comm is NUL-terminated within 16 bytes; the buffer lives until the step. */
 	if (ev->comm[0])
-		sqlite3_bind_text(st, base + 16, ev->comm, strnlen(ev->comm, 16), SQLITE_STATIC);
+		sqlite3_bind_text(st, base + 15, ev->comm, strnlen(ev->comm, 16), SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, base + 15);
+	if (ev->comm2[0])
+		sqlite3_bind_text(st, base + 16, ev->comm2, strnlen(ev->comm2, 16), SQLITE_STATIC);
 	else
 		sqlite3_bind_null(st, base + 16);
-	if (ev->comm2[0])
-		sqlite3_bind_text(st, base + 17, ev->comm2, strnlen(ev->comm2, 16), SQLITE_STATIC);
-	else
-		sqlite3_bind_null(st, base + 17);
 }
 
 static int flush_events(struct ingest *in)
 {
 	if (in->nbuf == ROWS_PER_INSERT) {
 		for (int r = 0; r < ROWS_PER_INSERT; r++)
-			bind_event(in->ins_many, r * EVENT_COLS, in->next_id + r, in->capture,
-				   &in->buf[r], in->inst[r]);
+			bind_event(in->ins_many, r * EVENT_COLS, in->next_id + r, &in->buf[r],
+				   in->inst[r]);
 		if (sqlite3_step(in->ins_many) != SQLITE_DONE) {
 			sqlite3_reset(in->ins_many);
 			return sqlerr(in, "insert events");
@@ -270,8 +269,7 @@ static int flush_events(struct ingest *in)
 		in->next_id += ROWS_PER_INSERT;
 	} else {
 		for (int r = 0; r < in->nbuf; r++) {
-			bind_event(in->ins_one, 0, in->next_id, in->capture, &in->buf[r],
-				   in->inst[r]);
+			bind_event(in->ins_one, 0, in->next_id, &in->buf[r], in->inst[r]);
 			if (step_done(in, in->ins_one, "insert event"))
 				return -1;
 			in->next_id++;
@@ -851,16 +849,31 @@ out:
 	return ret;
 }
 
-static char *insert_sql(int rows)
+static char *insert_sql(int rows, int64_t capture)
 {
 	struct fl_buf b = { 0 };
 
 	fl_buf_addstr(&b, "INSERT INTO event(id, capture, ts, cpu, tid, inst, type, sys, tep_id, "
 		      "a0, a1, a2, a3, a4, a5, comm, comm2) VALUES ");
 	for (int r = 0; r < rows; r++)
-		fl_buf_addstr(&b, r ? ",(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
-				    : "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+		fl_buf_addf(&b, "%s(?,%lld,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", r ? "," : "",
+			    (long long)capture);
 	return b.data;
+}
+
+/* The id the capture's first event gets: after every event already stored. */
+static int next_event_id(struct ingest *in)
+{
+	sqlite3_stmt *q = NULL;
+
+	if (prepare(in, "SELECT coalesce(max(id), 0) + 1 FROM event", &q))
+		return -1;
+	if (sqlite3_step(q) == SQLITE_ROW)
+		in->first_id = in->next_id = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	if (!in->first_id)
+		return sqlerr(in, "read the last event id");
+	return 0;
 }
 
 /* Looks the hash up; 1 and *id if present, 0 if not, -1 on error. */
@@ -975,33 +988,23 @@ int fl_db_ingest(struct fl_db *db, const struct fl_ingest_src *src,
 	}
 	in.per_tep = fl_calloc(MAX_TEP_ID, sizeof(*in.per_tep));
 	in.per_cpu = fl_calloc(MAX_CPU, sizeof(*in.per_cpu));
-	sql = insert_sql(ROWS_PER_INSERT);
+	in.first_id = in.next_id = 0;
+	if (next_event_id(&in) || insert_capture(&in, hash) || insert_metadata(&in))
+		goto out_free;
+	/* The capture id is a literal of the statements: one bind less per row. */
+	sql = insert_sql(ROWS_PER_INSERT, in.capture);
 	ret = prepare(&in, sql, &in.ins_many);
 	free(sql);
-	if (ret)
-		goto out_free;
-	sql = insert_sql(1);
-	ret = prepare(&in, sql, &in.ins_one);
-	free(sql);
-	ret = -1;
-	if (!in.ins_one)
-		goto out_free;
-	in.first_id = in.next_id = 0;
-	{
-		sqlite3_stmt *q = NULL;
-
-		if (prepare(&in, "SELECT coalesce(max(id), 0) + 1 FROM event", &q))
-			goto out_free;
-		if (sqlite3_step(q) == SQLITE_ROW)
-			in.first_id = in.next_id = sqlite3_column_int64(q, 0);
-		sqlite3_finalize(q);
-		if (!in.first_id) {
-			sqlerr(&in, "read the last event id");
-			goto out_free;
-		}
+	if (!ret) {
+		sql = insert_sql(1, in.capture);
+		ret = prepare(&in, sql, &in.ins_one);
+		free(sql);
 	}
-	if (insert_capture(&in, hash) || insert_metadata(&in) || load_events(&in, opts))
+	if (ret || load_events(&in, opts)) {
+		ret = -1;
 		goto out_free;
+	}
+	ret = -1;
 	collect_warnings(src, st);
 	st->complete = src->complete;
 	st->truncated = src->truncated;

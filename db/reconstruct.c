@@ -659,45 +659,47 @@ static void acq_drop(struct thr *t, struct acq *a)
 	t->nacq--;
 }
 
-/* Fills the contention fields of a new wait from the traced state of its mm. */
-static void contention(struct fl_recon *r, struct mmst *m, struct fl_lock_wait *w)
+/*
+ * Fills the contention fields of a new wait from the traced state of its mm,
+ * with the engine's definitions (engine/README.md "Metrics"): the blocker is
+ * the nearest queued writer ahead, else the write owner, else the
+ * lowest-priority reader holder; chain 1 = waited behind holders only, else 1 +
+ * the chain of the nearest queued writer ahead; inversion = the waiter's prio
+ * number is lower (more important) than the blocker's.
+ */
+static void contention(struct mmst *m, struct fl_lock_wait *w)
 {
-	const struct lk *blk = NULL;
-	int16_t worst = -1;
+	const struct lk *blk = NULL, *qw = NULL;
 
 	w->holders = (uint16_t)m->nhold;
 	for (int i = 0; i < m->nwait; i++) {
-		if (m->wait[i].write)
+		if (m->wait[i].write) {
 			w->writers_ahead++;
-		else
+			qw = &m->wait[i];
+		} else {
 			w->readers_ahead++;
+		}
 	}
+	blk = qw;
 	for (int i = 0; i < m->nhold && !blk; i++)
 		if (m->hold[i].write)
 			blk = &m->hold[i];
-	for (int i = 0; i < m->nwait && !blk; i++)
-		if (m->wait[i].write)
-			blk = &m->wait[i];
-	if (!blk && w->write && m->nhold)
-		blk = &m->hold[0];		/* the longest reader holder */
+	if (!blk) {
+		for (int i = 0; i < m->nhold; i++)
+			if (!blk || m->hold[i].prio > blk->prio)
+				blk = &m->hold[i];
+	}
+	if (qw) {
+		/* a queued writer with chain 0 waits for holders the capture does not show */
+		w->chain = (uint16_t)((qw->chain ? qw->chain : 1) + 1);
+	} else if (m->nhold) {
+		w->chain = 1;
+	}
 	if (blk) {
-		bool queued = blk >= m->wait && blk < m->wait + m->nwait;
-
 		w->blocker_tid = blk->tid;
 		w->blocker_wait = blk->wait_id;
-		w->chain = queued ? (uint16_t)(blk->chain + 1) : 1;
-		if (queued && blk->chain == 0)
-			w->chain = 2;	/* a queued writer waits for holders we may not see */
+		w->inversion = w->prio >= 0 && blk->prio >= 0 && w->prio < blk->prio;
 	}
-	/* rwsem: readers queue behind a waiting writer, writers behind any holder. */
-	for (int i = 0; i < m->nhold; i++)
-		if (m->hold[i].write || w->write)
-			worst = worst < m->hold[i].prio ? m->hold[i].prio : worst;
-	for (int i = 0; i < m->nwait; i++)
-		if (m->wait[i].write)
-			worst = worst < m->wait[i].prio ? m->wait[i].prio : worst;
-	w->inversion = w->prio >= 0 && worst >= 0 && w->prio < worst;
-	(void)r;
 }
 
 static void lock_start(struct fl_recon *r, struct thr *t, const struct fl_event *ev)
@@ -747,7 +749,7 @@ static void lock_start(struct fl_recon *r, struct thr *t, const struct fl_event 
 	a->row.write = write;
 	a->row.start_ns = ev->ts;
 	a->row.prio = t->prio;
-	contention(r, m, &a->row);
+	contention(m, &a->row);
 
 	fault_ctx = f->active;
 	if (fault_ctx) {
@@ -1066,6 +1068,9 @@ static void sys_exit(struct fl_recon *r, struct thr *t, const struct fl_event *e
 
 	if (t->f.active)
 		fault_close(r, t, false);
+	if (!s->active && ev->a[0] == 0 && (ev->sys == FL_SYS_CLONE || ev->sys == FL_SYS_CLONE3 ||
+					     ev->sys == FL_SYS_FORK || ev->sys == FL_SYS_VFORK))
+		return;		/* the new task returning from clone: it never entered it */
 	if (!s->active || s->row.sys != ev->sys) {
 		anomaly(r, FL_AN_SYSEXIT_NO_ENTER, s->active ? &s->row.anomalies : NULL);
 		if (s->active && s->row.sys != FL_SYS_EXIT_GROUP)

@@ -248,6 +248,148 @@ CREATE VIEW ev_lock_contention AS
 	FROM capture c JOIN event e ON e.id BETWEEN c.event_first_id AND c.event_last_id
 	WHERE type IN (23, 24);
 
+-- ==== reconstruction (issue 3) ================================================================
+-- Written by fl_recon_run_db() (db/reconstruct.c) from the event table alone, at ingest; it can be
+-- rerun on any capture (it replaces that capture's rows). Methods and their limits: the essay at the
+-- top of db/reconstruct.c and kernel-semantics.md §9. Times are ns of the trace clock; ids are
+-- per capture (1, 2, ... in order of start). anomalies: comma list of anomaly kinds the row touches
+-- (recon_anomaly has the per-capture counts), NULL when none.
+
+-- One row per reconstruction run of a capture: the kernel facts it went by and what it read.
+CREATE TABLE recon (
+	capture			INTEGER PRIMARY KEY REFERENCES capture(id),
+	kernel_major		INTEGER,		-- from uname.release (NULL: unknown)
+	kernel_minor		INTEGER,
+	vma_lock		INTEGER NOT NULL,	-- per-VMA locks assumed (>= 6.4)
+	filemap_fault_tp	INTEGER NOT NULL,	-- mm_filemap_fault available (>= 6.12)
+	fault_tp		INTEGER NOT NULL,	-- exceptions:page_fault_* enabled (x86)
+	events			INTEGER NOT NULL,	-- events read
+	first_ns		INTEGER,
+	last_ns			INTEGER,
+	elapsed_ns		INTEGER NOT NULL	-- wall time of the reconstruction (throughput)
+) STRICT;
+
+-- One row per page-fault exception of a followed task.
+CREATE TABLE fault (
+	capture		INTEGER NOT NULL REFERENCES capture(id),
+	id		INTEGER NOT NULL,
+	tid		INTEGER NOT NULL,
+	tgid		INTEGER,			-- NULL: process not known
+	mm		INTEGER,			-- mm_struct address (mmap_lock events), NULL unknown
+	address		INTEGER NOT NULL,
+	ip		INTEGER,
+	error_code	INTEGER,			-- as traced (x86: X86_PF_* bits)
+	user		INTEGER NOT NULL,		-- 1 page_fault_user, 0 page_fault_kernel
+	write		INTEGER NOT NULL,		-- x86 error_code bit 1
+	instr		INTEGER NOT NULL,		-- x86 error_code bit 4
+	vma_kind	TEXT NOT NULL,			-- unknown anon file shmem stack none
+	vma_start	INTEGER,
+	vma_end		INTEGER,
+	dev		INTEGER,			-- file: kernel dev_t, inode, page index (NULL: not file
+	ino		INTEGER,			-- or not known)
+	page_index	INTEGER,
+	start_ns	INTEGER NOT NULL,		-- the page_fault_* event
+	end_ns		INTEGER NOT NULL,		-- last event attributable to it (lower bound)
+	path		TEXT NOT NULL,			-- vma vma_retry_mmap vma_retry_vma mmap unknown
+	attempts	INTEGER NOT NULL,		-- handle_mm_fault calls seen
+	retry_drop	INTEGER NOT NULL,		-- attempts that dropped the lock and returned RETRY
+	retry_io_miss	INTEGER NOT NULL,		-- retried attempts that missed the page cache
+	major		INTEGER NOT NULL,		-- as the kernel accounts it (miss or TRIED)
+	io_wait_ns	INTEGER NOT NULL,		-- D-state time outside mmap_lock waits
+	io_wait_locked_ns INTEGER NOT NULL,		-- part of it holding mmap_lock or a VMA lock
+	mmap_wait_ns	INTEGER NOT NULL,		-- start_locking -> acquire_returned, summed
+	mmap_hold_ns	INTEGER NOT NULL,		-- acquire_returned -> released, summed
+	anon_prepare	INTEGER NOT NULL,		-- VMA fault that trylocked mmap_lock for anon_vma
+	evicted		INTEGER NOT NULL,		-- its folio was deleted between attempts
+	unfinished	INTEGER NOT NULL,		-- the capture ended inside it
+	anomalies	TEXT,
+	PRIMARY KEY (capture, id)
+) STRICT;
+
+-- One row per mmap_lock acquisition attempt (start_locking .. acquire_returned .. released).
+CREATE TABLE lock_wait (
+	capture		INTEGER NOT NULL REFERENCES capture(id),
+	id		INTEGER NOT NULL,
+	tid		INTEGER NOT NULL,
+	tgid		INTEGER,
+	mm		INTEGER NOT NULL,
+	write		INTEGER NOT NULL,
+	trylock		INTEGER NOT NULL,		-- inferred (first try of a fault's sequence)
+	success		INTEGER NOT NULL,
+	downgraded	INTEGER NOT NULL,		-- write hold downgraded to read
+	start_ns	INTEGER NOT NULL,
+	acquired_ns	INTEGER,			-- NULL: never returned within the capture
+	released_ns	INTEGER,			-- NULL: failed try, or still held at the end
+	wait_ns		INTEGER,			-- acquired_ns - start_ns
+	owner_kind	TEXT NOT NULL,			-- fault, syscall, none
+	owner_id	INTEGER,			-- fault.id or writer_op.id
+	holders		INTEGER NOT NULL,		-- traced holders at start_locking
+	writers_ahead	INTEGER NOT NULL,		-- traced writers queued ahead
+	readers_ahead	INTEGER NOT NULL,
+	blocker_tid	INTEGER,			-- nearest queued writer, else write owner, else
+	blocker_wait	INTEGER,			-- lowest-priority reader holder; its lock_wait.id
+	chain		INTEGER NOT NULL,		-- 0 none, 1 behind holders, 1 + the writer's chain
+	inversion	INTEGER NOT NULL,		-- waiter prio more important than the blocker's
+	prio		INTEGER,			-- kernel prio of the waiter
+	anomalies	TEXT,
+	PRIMARY KEY (capture, id)
+) STRICT;
+
+-- mmap-family syscalls and fork of the followed tasks, with their mmap_lock write wait and hold.
+CREATE TABLE writer_op (
+	capture		INTEGER NOT NULL REFERENCES capture(id),
+	id		INTEGER NOT NULL,
+	tid		INTEGER NOT NULL,
+	tgid		INTEGER,
+	mm		INTEGER,
+	sys		TEXT NOT NULL,			-- mmap munmap mprotect madvise mremap brk clone ...
+	arg0		INTEGER,
+	arg1		INTEGER,
+	arg2		INTEGER,
+	ret		INTEGER,
+	enter_ns	INTEGER NOT NULL,
+	exit_ns		INTEGER,			-- NULL: not seen
+	wrote		INTEGER NOT NULL,		-- took mmap_lock for write on its own mm
+	write_wait_ns	INTEGER NOT NULL,
+	acquired_ns	INTEGER,
+	write_hold_ns	INTEGER NOT NULL,		-- write acquire -> release or downgrade
+	downgrade_ns	INTEGER,
+	read_hold_ns	INTEGER NOT NULL,
+	blocked_ns	INTEGER NOT NULL,		-- in lock:contention or D sleep while write-holding
+	child		INTEGER,			-- fork/clone: the new task
+	anomalies	TEXT,
+	PRIMARY KEY (capture, id)
+) STRICT;
+
+-- Block requests, with the fault that issued them and the faults that waited for them.
+CREATE TABLE io (
+	capture		INTEGER NOT NULL REFERENCES capture(id),
+	id		INTEGER NOT NULL,
+	dev		INTEGER NOT NULL,		-- kernel dev_t
+	sector		INTEGER NOT NULL,
+	nr_sector	INTEGER NOT NULL,
+	bytes		INTEGER,
+	rwbs		TEXT,
+	issue_tid	INTEGER,
+	issue_fault	INTEGER,			-- fault.id open in issue_tid at issue
+	issue_ns	INTEGER,			-- NULL: issue not captured
+	complete_ns	INTEGER,			-- NULL: not completed within the capture
+	error		INTEGER,
+	waiters		INTEGER NOT NULL,		-- faults whose D sleep this completion ended
+	first_waiter	INTEGER,			-- fault.id
+	PRIMARY KEY (capture, id)
+) STRICT;
+
+-- Anomalies per capture: a named kind and how often it happened (never silently absorbed).
+CREATE TABLE recon_anomaly (
+	capture		INTEGER NOT NULL REFERENCES capture(id),
+	kind		TEXT NOT NULL,
+	count		INTEGER NOT NULL,
+	PRIMARY KEY (capture, kind)
+) STRICT;
+
+-- ==== end of reconstruction =====================================================================
+
 -- @@ after-load: indexes, built by fl_db_ingest() after the bulk insert of each capture
 -- (CREATE INDEX IF NOT EXISTS: built once, then maintained by later captures' inserts).
 --

@@ -1,0 +1,452 @@
+/*
+ * recon-db.c - running the reconstruction over a capture already in the
+ * database, and storing its rows (db/schema.sql, "reconstruction").
+ *
+ * The input is only what ingest stored: the capture's header, snapshot and
+ * trailer items (capture_kv), its event rows (one contiguous id range in
+ * merge order, capture.event_first_id .. event_last_id) and its per-CPU lost
+ * counts (cpu_stat). So the derived tables can be rebuilt at any time, by a
+ * newer faultlab, from the database alone. Rows are written with prepared
+ * statements inside one transaction (the caller's, e.g. ingest's, when one is
+ * open); earlier rows of the same capture are deleted first.
+ */
+#include "db/reconstruct.h"
+
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct dbsink {
+	sqlite3 *db;
+	int64_t capture;
+	sqlite3_stmt *fault, *wait, *op, *io;
+	uint64_t nfault, nwait;
+};
+
+static int sqlfail(sqlite3 *db, struct fl_err *err, const char *what)
+{
+	return fl_seterr(err, "cannot %s: %s", what, sqlite3_errmsg(db));
+}
+
+static void bind_anomalies(sqlite3_stmt *st, int col, uint32_t bits)
+{
+	char buf[512] = "";
+	size_t n = 0;
+
+	if (!bits) {
+		sqlite3_bind_null(st, col);
+		return;
+	}
+	for (int a = 0; a < FL_AN__COUNT; a++)
+		if (bits & (1u << a))
+			n += snprintf(buf + n, sizeof(buf) - n, "%s%s", n ? "," : "", fl_anomaly_name(a));
+	sqlite3_bind_text(st, col, buf, -1, SQLITE_TRANSIENT);
+}
+
+static void bind_nz(sqlite3_stmt *st, int col, int64_t v)
+{
+	if (v)
+		sqlite3_bind_int64(st, col, v);
+	else
+		sqlite3_bind_null(st, col);
+}
+
+static int step(struct dbsink *s, sqlite3_stmt *st, struct fl_err *err, const char *what)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return sqlfail(s->db, err, what);
+	return 0;
+}
+
+static int put_fault(void *arg, const struct fl_fault *f, struct fl_err *err)
+{
+	struct dbsink *s = arg;
+	sqlite3_stmt *st = s->fault;
+	int c = 1;
+	bool file = f->flags & FL_FF_FILE_ID || f->ino;
+
+	sqlite3_bind_int64(st, c++, s->capture);
+	sqlite3_bind_int64(st, c++, f->id);
+	sqlite3_bind_int64(st, c++, f->tid);
+	bind_nz(st, c++, f->tgid);
+	bind_nz(st, c++, (int64_t)f->mm);
+	sqlite3_bind_int64(st, c++, (int64_t)f->address);
+	sqlite3_bind_int64(st, c++, (int64_t)f->ip);
+	sqlite3_bind_int64(st, c++, (int64_t)f->error_code);
+	sqlite3_bind_int(st, c++, f->user);
+	sqlite3_bind_int(st, c++, !!(f->flags & FL_FF_WRITE));
+	sqlite3_bind_int(st, c++, !!(f->flags & FL_FF_INSTR));
+	sqlite3_bind_text(st, c++, fl_vma_kind_name(f->vma_kind), -1, SQLITE_STATIC);
+	bind_nz(st, c++, (int64_t)f->vma_start);
+	bind_nz(st, c++, (int64_t)f->vma_end);
+	if (file) {
+		sqlite3_bind_int64(st, c++, f->dev);
+		sqlite3_bind_int64(st, c++, (int64_t)f->ino);
+		sqlite3_bind_int64(st, c++, (int64_t)f->index);
+	} else {
+		sqlite3_bind_null(st, c++);
+		sqlite3_bind_null(st, c++);
+		sqlite3_bind_null(st, c++);
+	}
+	sqlite3_bind_int64(st, c++, (int64_t)f->start_ns);
+	sqlite3_bind_int64(st, c++, (int64_t)f->end_ns);
+	sqlite3_bind_text(st, c++, fl_fault_path_name(f->path), -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, c++, f->attempts);
+	sqlite3_bind_int(st, c++, f->retry_drop);
+	sqlite3_bind_int(st, c++, f->retry_io_miss);
+	sqlite3_bind_int(st, c++, f->major);
+	sqlite3_bind_int64(st, c++, (int64_t)f->io_wait_ns);
+	sqlite3_bind_int64(st, c++, (int64_t)f->io_wait_locked_ns);
+	sqlite3_bind_int64(st, c++, (int64_t)f->mmap_wait_ns);
+	sqlite3_bind_int64(st, c++, (int64_t)f->mmap_hold_ns);
+	sqlite3_bind_int(st, c++, !!(f->flags & FL_FF_ANON_PREPARE));
+	sqlite3_bind_int(st, c++, !!(f->flags & FL_FF_EVICTED));
+	sqlite3_bind_int(st, c++, !!(f->flags & FL_FF_UNFINISHED));
+	bind_anomalies(st, c++, f->anomalies);
+	s->nfault++;
+	return step(s, st, err, "insert fault");
+}
+
+static int put_wait(void *arg, const struct fl_lock_wait *w, struct fl_err *err)
+{
+	struct dbsink *s = arg;
+	sqlite3_stmt *st = s->wait;
+	int c = 1;
+
+	sqlite3_bind_int64(st, c++, s->capture);
+	sqlite3_bind_int64(st, c++, w->id);
+	sqlite3_bind_int64(st, c++, w->tid);
+	bind_nz(st, c++, w->tgid);
+	sqlite3_bind_int64(st, c++, (int64_t)w->mm);
+	sqlite3_bind_int(st, c++, w->write);
+	sqlite3_bind_int(st, c++, w->trylock);
+	sqlite3_bind_int(st, c++, w->success);
+	sqlite3_bind_int(st, c++, w->downgraded);
+	sqlite3_bind_int64(st, c++, (int64_t)w->start_ns);
+	bind_nz(st, c++, (int64_t)w->acquired_ns);
+	bind_nz(st, c++, (int64_t)w->released_ns);
+	if (w->acquired_ns)
+		sqlite3_bind_int64(st, c++, (int64_t)(w->acquired_ns - w->start_ns));
+	else
+		sqlite3_bind_null(st, c++);
+	sqlite3_bind_text(st, c++, fl_owner_kind_name(w->owner_kind), -1, SQLITE_STATIC);
+	bind_nz(st, c++, w->owner_id);
+	sqlite3_bind_int(st, c++, w->holders);
+	sqlite3_bind_int(st, c++, w->writers_ahead);
+	sqlite3_bind_int(st, c++, w->readers_ahead);
+	bind_nz(st, c++, w->blocker_tid);
+	bind_nz(st, c++, w->blocker_wait);
+	sqlite3_bind_int(st, c++, w->chain);
+	sqlite3_bind_int(st, c++, w->inversion);
+	if (w->prio >= 0)
+		sqlite3_bind_int(st, c++, w->prio);
+	else
+		sqlite3_bind_null(st, c++);
+	bind_anomalies(st, c++, w->anomalies);
+	s->nwait++;
+	return step(s, st, err, "insert lock_wait");
+}
+
+static int put_op(void *arg, const struct fl_writer_op *op, struct fl_err *err)
+{
+	struct dbsink *s = arg;
+	sqlite3_stmt *st = s->op;
+	int c = 1;
+
+	sqlite3_bind_int64(st, c++, s->capture);
+	sqlite3_bind_int64(st, c++, op->id);
+	sqlite3_bind_int64(st, c++, op->tid);
+	bind_nz(st, c++, op->tgid);
+	bind_nz(st, c++, (int64_t)op->mm);
+	sqlite3_bind_text(st, c++, fl_sys_name(op->sys), -1, SQLITE_STATIC);
+	for (int i = 0; i < 3; i++)
+		sqlite3_bind_int64(st, c++, op->args[i]);
+	if (op->exit_ns)
+		sqlite3_bind_int64(st, c++, op->ret);
+	else
+		sqlite3_bind_null(st, c++);
+	sqlite3_bind_int64(st, c++, (int64_t)op->enter_ns);
+	bind_nz(st, c++, (int64_t)op->exit_ns);
+	sqlite3_bind_int(st, c++, op->wrote);
+	sqlite3_bind_int64(st, c++, (int64_t)op->write_wait_ns);
+	bind_nz(st, c++, (int64_t)op->acquired_ns);
+	sqlite3_bind_int64(st, c++, (int64_t)op->write_hold_ns);
+	bind_nz(st, c++, (int64_t)op->downgrade_ns);
+	sqlite3_bind_int64(st, c++, (int64_t)op->read_hold_ns);
+	sqlite3_bind_int64(st, c++, (int64_t)op->blocked_ns);
+	bind_nz(st, c++, op->child);
+	bind_anomalies(st, c++, op->anomalies);
+	return step(s, st, err, "insert writer_op");
+}
+
+static int put_io(void *arg, const struct fl_io *io, struct fl_err *err)
+{
+	struct dbsink *s = arg;
+	sqlite3_stmt *st = s->io;
+	int c = 1;
+
+	sqlite3_bind_int64(st, c++, s->capture);
+	sqlite3_bind_int64(st, c++, io->id);
+	sqlite3_bind_int64(st, c++, io->dev);
+	sqlite3_bind_int64(st, c++, (int64_t)io->sector);
+	sqlite3_bind_int64(st, c++, (int64_t)io->nr_sector);
+	bind_nz(st, c++, (int64_t)io->bytes);
+	sqlite3_bind_text(st, c++, io->rwbs, -1, SQLITE_TRANSIENT);
+	bind_nz(st, c++, io->issue_tid);
+	bind_nz(st, c++, io->issue_fault);
+	bind_nz(st, c++, (int64_t)io->issue_ns);
+	bind_nz(st, c++, (int64_t)io->complete_ns);
+	sqlite3_bind_int64(st, c++, io->error);
+	sqlite3_bind_int(st, c++, (int)io->waiters);
+	bind_nz(st, c++, io->first_waiter);
+	return step(s, st, err, "insert io");
+}
+
+/* Rebuilds one section of capture_kv as a struct fl_kv. */
+static int load_section(sqlite3 *db, int64_t capture, const char *section, struct fl_kv *kv,
+			struct fl_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, "SELECT key, value FROM capture_kv WHERE capture = ? AND section = ?",
+			       -1, &st, NULL) != SQLITE_OK)
+		return sqlfail(db, err, "read capture_kv");
+	sqlite3_bind_int64(st, 1, capture);
+	sqlite3_bind_text(st, 2, section, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *key = (const char *)sqlite3_column_text(st, 0);
+		const void *val = sqlite3_column_type(st, 1) == SQLITE_BLOB ?
+					  sqlite3_column_blob(st, 1) :
+					  (const void *)sqlite3_column_text(st, 1);
+		int len = sqlite3_column_bytes(st, 1);
+
+		fl_kv_add(kv, key, val ? val : "", val ? (size_t)len : 0);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return sqlfail(db, err, "read capture_kv");
+	return 0;
+}
+
+static int exec(sqlite3 *db, const char *sql, struct fl_err *err)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		fl_seterr(err, "cannot run '%.40s...': %s", sql, msg ? msg : "?");
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int prep(sqlite3 *db, const char *sql, sqlite3_stmt **st, struct fl_err *err)
+{
+	if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK)
+		return fl_seterr(err, "cannot prepare '%.40s...': %s (is the database schema older "
+				 "than this faultlab? re-ingest the capture)", sql, sqlite3_errmsg(db));
+	return 0;
+}
+
+int fl_recon_run_db(sqlite3 *db, int64_t capture_id, uint64_t *events_out, struct fl_err *err)
+{
+	struct fl_kv header = { 0 }, trailer = { 0 };
+	struct fl_kv *snaps = NULL;
+	const struct fl_kv **snapp = NULL;
+	size_t nsnaps = 0;
+	struct dbsink s = { .db = db, .capture = capture_id };
+	struct fl_recon *r = NULL;
+	sqlite3_stmt *q = NULL;
+	int64_t first = 0, last = -1;
+	bool own_tx = sqlite3_get_autocommit(db);
+	uint64_t t0 = fl_now_ns(), lost = 0;
+	int rc, ret = -1;
+	char sec[32];
+
+	if (own_tx && exec(db, "BEGIN IMMEDIATE", err) < 0)
+		return -1;
+	/* the capture's id range and header */
+	if (sqlite3_prepare_v2(db, "SELECT event_first_id, event_last_id FROM capture WHERE id = ?",
+			       -1, &q, NULL) != SQLITE_OK) {
+		sqlfail(db, err, "read capture");
+		goto out;
+	}
+	sqlite3_bind_int64(q, 1, capture_id);
+	rc = sqlite3_step(q);
+	if (rc != SQLITE_ROW) {
+		fl_seterr(err, "no capture %lld in the database", (long long)capture_id);
+		goto out;
+	}
+	if (sqlite3_column_type(q, 0) != SQLITE_NULL) {
+		first = sqlite3_column_int64(q, 0);
+		last = sqlite3_column_int64(q, 1);
+	}
+	sqlite3_finalize(q);
+	q = NULL;
+	if (load_section(db, capture_id, "header", &header, err) < 0)
+		goto out;
+	for (;;) {
+		struct fl_kv kv = { 0 };
+
+		snprintf(sec, sizeof(sec), "snapshot.%zu", nsnaps);
+		if (load_section(db, capture_id, sec, &kv, err) < 0)
+			goto out;
+		if (!kv.n)
+			break;
+		snaps = fl_realloc(snaps, (nsnaps + 1) * sizeof(*snaps));
+		snaps[nsnaps++] = kv;
+	}
+	if (load_section(db, capture_id, "trailer", &trailer, err) < 0)
+		goto out;
+	snapp = fl_calloc(nsnaps + 1, sizeof(*snapp));
+	for (size_t i = 0; i < nsnaps; i++)
+		snapp[i] = &snaps[i];
+	snapp[nsnaps] = &trailer;
+
+	/* replace earlier rows of this capture */
+	{
+		static const char *const tables[] = { "fault", "lock_wait", "writer_op", "io",
+						      "recon_anomaly", "recon" };
+		for (size_t i = 0; i < FL_ARRAY_SIZE(tables); i++) {
+			char sql[96];
+			snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE capture = %lld", tables[i],
+				 (long long)capture_id);
+			if (exec(db, sql, err) < 0)
+				goto out;
+		}
+	}
+	if (prep(db, "INSERT INTO fault VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,"
+		     "?,?,?,?,?,?,?)", &s.fault, err) < 0 ||
+	    prep(db, "INSERT INTO lock_wait VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+		 &s.wait, err) < 0 ||
+	    prep(db, "INSERT INTO writer_op VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &s.op,
+		 err) < 0 ||
+	    prep(db, "INSERT INTO io VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &s.io, err) < 0)
+		goto out;
+
+	{
+		struct fl_recon_opts opts = {
+			.header = &header, .snapshots = snapp, .nsnapshots = nsnaps + 1,
+			.sink = { &s, put_fault, put_wait, put_op, put_io },
+		};
+		r = fl_recon_new(&opts, err);
+		if (!r)
+			goto out;
+	}
+	if (sqlite3_prepare_v2(db, "SELECT coalesce(sum(lost), 0) FROM cpu_stat WHERE capture = ?", -1,
+			       &q, NULL) == SQLITE_OK) {
+		sqlite3_bind_int64(q, 1, capture_id);
+		if (sqlite3_step(q) == SQLITE_ROW)
+			lost = (uint64_t)sqlite3_column_int64(q, 0);
+		sqlite3_finalize(q);
+		q = NULL;
+	}
+	if (lost)
+		fl_recon_note_lost(r, lost);
+
+	if (sqlite3_prepare_v2(db, "SELECT ts, cpu, tid, inst, type, sys, a0, a1, a2, a3, a4, a5, "
+			       "comm, comm2 FROM event WHERE id BETWEEN ? AND ? ORDER BY id", -1, &q,
+			       NULL) != SQLITE_OK) {
+		sqlfail(db, err, "read events");
+		goto out;
+	}
+	sqlite3_bind_int64(q, 1, first);
+	sqlite3_bind_int64(q, 2, last);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		struct fl_event ev;
+		const unsigned char *c;
+		int inst;
+
+		ev.ts = (uint64_t)sqlite3_column_int64(q, 0);
+		ev.cpu = (uint16_t)sqlite3_column_int(q, 1);
+		ev.tid = sqlite3_column_int(q, 2);
+		inst = sqlite3_column_int(q, 3);
+		ev.type = (uint16_t)sqlite3_column_int(q, 4);
+		ev.sys = (uint16_t)sqlite3_column_int(q, 5);
+		ev.tep_id = 0;
+		for (int i = 0; i < 6; i++)
+			ev.a[i] = sqlite3_column_int64(q, 6 + i);
+		c = sqlite3_column_text(q, 12);
+		snprintf(ev.comm, sizeof(ev.comm), "%s", c ? (const char *)c : "");
+		c = sqlite3_column_text(q, 13);
+		snprintf(ev.comm2, sizeof(ev.comm2), "%s", c ? (const char *)c : "");
+		if (fl_recon_feed(r, &ev, inst, err) < 0)
+			goto out;
+	}
+	if (rc != SQLITE_DONE) {
+		sqlfail(db, err, "read events");
+		goto out;
+	}
+	sqlite3_finalize(q);
+	q = NULL;
+	if (fl_recon_finish(r, err) < 0)
+		goto out;
+
+	/* anomalies and the run's own row */
+	if (sqlite3_prepare_v2(db, "INSERT INTO recon_anomaly VALUES (?, ?, ?)", -1, &q, NULL) !=
+	    SQLITE_OK) {
+		sqlfail(db, err, "insert recon_anomaly");
+		goto out;
+	}
+	for (int a = 0; a < FL_AN__COUNT; a++) {
+		uint64_t n = fl_recon_anomalies(r)[a];
+		if (!n)
+			continue;
+		sqlite3_bind_int64(q, 1, capture_id);
+		sqlite3_bind_text(q, 2, fl_anomaly_name(a), -1, SQLITE_STATIC);
+		sqlite3_bind_int64(q, 3, (int64_t)n);
+		if (step(&s, q, err, "insert recon_anomaly") < 0)
+			goto out;
+	}
+	sqlite3_finalize(q);
+	q = NULL;
+	if (sqlite3_prepare_v2(db, "INSERT INTO recon VALUES (?,?,?,?,?,?,?,?,?,?)", -1, &q, NULL) !=
+	    SQLITE_OK) {
+		sqlfail(db, err, "insert recon");
+		goto out;
+	}
+	{
+		const struct fl_recon_kernel *k = fl_recon_kernel(r);
+		uint64_t f0, f1;
+
+		fl_recon_span(r, &f0, &f1);
+		sqlite3_bind_int64(q, 1, capture_id);
+		bind_nz(q, 2, k->major);
+		bind_nz(q, 3, k->major ? k->minor : 0);
+		sqlite3_bind_int(q, 4, k->vma_lock);
+		sqlite3_bind_int(q, 5, k->filemap_fault_tp);
+		sqlite3_bind_int(q, 6, k->fault_tp);
+		sqlite3_bind_int64(q, 7, (int64_t)fl_recon_events(r));
+		bind_nz(q, 8, (int64_t)f0);
+		bind_nz(q, 9, (int64_t)f1);
+		sqlite3_bind_int64(q, 10, (int64_t)(fl_now_ns() - t0));
+		if (step(&s, q, err, "insert recon") < 0)
+			goto out;
+	}
+	if (events_out)
+		*events_out = fl_recon_events(r);
+	if (own_tx && exec(db, "COMMIT", err) < 0)
+		goto out;
+	ret = 0;
+out:
+	if (q)
+		sqlite3_finalize(q);
+	sqlite3_finalize(s.fault);
+	sqlite3_finalize(s.wait);
+	sqlite3_finalize(s.op);
+	sqlite3_finalize(s.io);
+	if (ret < 0 && own_tx && !sqlite3_get_autocommit(db))
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	fl_recon_free(r);
+	fl_kv_release(&header);
+	fl_kv_release(&trailer);
+	for (size_t i = 0; i < nsnaps; i++)
+		fl_kv_release(&snaps[i]);
+	free(snaps);
+	free(snapp);
+	return ret;
+}
