@@ -254,7 +254,7 @@ static int write_inst_file(struct tracefs_instance *inst, const char *file, cons
 {
 	if (tracefs_instance_file_write(inst, file, val) < 0)
 		return fl_seterr(err, "cannot write '%s' to tracefs file '%s/%s': %s", val,
-				 tracefs_instance_get_name(inst) ? tracefs_instance_get_name(inst) : "",
+				 tracefs_instance_get_name(inst) ?: "",
 				 file, strerror(errno ? errno : EIO));
 	return 0;
 }
@@ -338,7 +338,8 @@ static int resolve_item(struct fl_capture *c, const char *item, bool user, struc
 
 		if (!system_exists(sys)) {
 			if (user) {
-				fl_seterr(err, "unknown event system '%s' in '%s' (not in %s/events)",
+				fl_seterr(err, "unknown event system '%s' in '%s' (not in "
+					  "%s/events)",
 					  sys, item, tracefs_tracing_dir());
 				goto out;
 			}
@@ -361,7 +362,8 @@ static int resolve_item(struct fl_capture *c, const char *item, bool user, struc
 	}
 	if (!event_exists(sys, name)) {
 		if (user) {
-			fl_seterr(err, "unknown event '%s:%s' (not in %s/events; see available_events)",
+			fl_seterr(err, "unknown event '%s:%s' (not in %s/events; see "
+				  "available_events)",
 				  sys, name, tracefs_tracing_dir());
 			goto out;
 		}
@@ -513,7 +515,8 @@ static int enable_events(struct fl_capture *c, struct fl_err *err)
 
 		if (tracefs_event_enable(inst, c->ev[i].sys, c->ev[i].name) < 0)
 			return fl_seterr(err, "cannot enable event '%s:%s' in instance '%s': %s",
-					 c->ev[i].sys, c->ev[i].name, tracefs_instance_get_name(inst),
+					 c->ev[i].sys, c->ev[i].name,
+					 tracefs_instance_get_name(inst),
 					 strerror(errno ? errno : EIO));
 	}
 	return 0;
@@ -695,8 +698,11 @@ static int read_memcg(struct fl_capture *c, int pid, struct fl_buf *path, uint64
 		*p = 0;
 		/* "N:memory:/path", possibly with other controllers in the same hierarchy */
 		for (char *s = ctl + 1, *t; s; s = t ? t + 1 : NULL) {
+			size_t len;
+
 			t = strchr(s, ',');
-			if (t ? (size_t)(t - s) == 6 && !strncmp(s, "memory", 6) : !strcmp(s, "memory")) {
+			len = t ? (size_t)(t - s) : strlen(s);
+			if (len == 6 && !strncmp(s, "memory", 6)) {
 				fl_buf_addstr(path, p + 1);
 				break;
 			}
@@ -1097,11 +1103,13 @@ static int start_streams(struct fl_capture *c, struct fl_err *err)
 
 		s->tcpu = tracefs_cpu_open(s->inst, s->cpu, true);
 		if (!s->tcpu)
-			return fl_seterr(err, "cannot open the raw ring buffer of CPU %d in instance "
+			return fl_seterr(err, "cannot open the raw ring buffer of CPU %d in "
+					 "instance "
 					 "'%s': %s", s->cpu, tracefs_instance_get_name(s->inst),
 					 strerror(errno));
 		if (tracefs_cpu_read_size(s->tcpu) != c->subbuf)
-			return fl_seterr(err, "sub-buffer size mismatch: libtracefs reads %d bytes, "
+			return fl_seterr(err, "sub-buffer size mismatch: libtracefs reads %d "
+					 "bytes, "
 					 "the instance has %d", tracefs_cpu_read_size(s->tcpu),
 					 c->subbuf);
 		s->out = fl_flc_stream_new(c->w, s->index);
@@ -1211,7 +1219,8 @@ static int write_header(struct fl_capture *c, struct fl_err *err)
 	if (c->o.argv) {
 		fl_buf_reset(&b);
 		for (int i = 0; c->o.argv[i]; i++)
-			fl_buf_add(&b, c->o.argv[i], strlen(c->o.argv[i]) + (c->o.argv[i + 1] != NULL));
+			fl_buf_add(&b, c->o.argv[i],
+				   strlen(c->o.argv[i]) + (c->o.argv[i + 1] != NULL));
 		fl_kv_add(&kv, "cmdline", b.data, b.len);
 		fl_kv_addu64(&kv, "pid", c->child);
 	}

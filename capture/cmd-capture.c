@@ -138,8 +138,8 @@ int cmd_capture(int argc, char **argv)
 			unsigned long v = strtoul(optarg, &end, 10);
 
 			if (end == optarg || *end || v < 4 || v > (1UL << 24)) {
-				fprintf(stderr, "faultlab capture: bad --buffer-kb '%s' (KiB per CPU, "
-					"4..16777216)\n", optarg);
+				fprintf(stderr, "faultlab capture: bad --buffer-kb '%s' "
+					"(KiB per CPU, 4..16777216)\n", optarg);
 				return 2;
 			}
 			o.buffer_kb = v;
@@ -212,8 +212,8 @@ int cmd_capture(int argc, char **argv)
 		int ws = fl_capture_wait_status(c);
 
 		if (ws == -1) {
-			fprintf(stderr, "faultlab capture: '%s' is still running; recording stopped\n",
-				o.argv[0]);
+			fprintf(stderr, "faultlab capture: '%s' is still running; recording "
+				"stopped\n", o.argv[0]);
 			ret = 128 + fl_capture_stop_signal(c);
 		} else if (WIFEXITED(ws)) {
 			ret = WEXITSTATUS(ws);

@@ -66,6 +66,18 @@ if command -v setpriv >/dev/null; then
 		ok "not root"; else not_ok "not root" "rc=$rc $(cat "$TMP/err")"; fi
 fi
 
+# --- the command's memory cgroup, followed when it moves (run-in-memcg.sh) ---
+if [ -w /sys/fs/cgroup/memory/cgroup.procs ]; then
+	"$FAULTLAB" capture -o "$TMP/mc.flc" --events sched:sched_process_exit -- \
+		"$FL_ROOT/tests/workloads/run-in-memcg.sh" 48M sleep 0.5 2>"$TMP/err"
+	rc=$?
+	lim=$(zstd -dc "$TMP/mc.flc" 2>/dev/null | grep -ac 'memcg.limit_bytes.\{4\}50331648')
+	left=$(find /sys/fs/cgroup/memory -maxdepth 4 -type d -name 'faultlab-[0-9]*' 2>/dev/null |
+		while read -r d; do p=${d##*faultlab-}; kill -0 "$p" 2>/dev/null || echo "$d"; done)
+	if [ $rc = 0 ] && [ "$lim" -ge 1 ] && [ -z "$left" ]; then ok "memcg limit recorded, cgroup removed"
+	else not_ok "memcg limit recorded, cgroup removed" "rc=$rc lim=$lim left=$left"; fi
+fi
+
 # --- exit status of the command ---
 "$FAULTLAB" capture -o "$TMP/st.flc" -- sh -c 'exit 7' 2>/dev/null
 [ $? = 7 ] && ok "command exit status returned" || not_ok "command exit status returned"

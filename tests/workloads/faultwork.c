@@ -112,7 +112,8 @@ int main(int argc, char **argv)
 	if (argc > 5 && strcmp(argv[5], "-")) {
 		out = open(argv[5], O_WRONLY | O_CREAT | O_TRUNC, 0644);
 		if (out < 0) {
-			fprintf(stderr, "faultwork: cannot create '%s': %s\n", argv[5], strerror(errno));
+			fprintf(stderr, "faultwork: cannot create '%s': %s\n", argv[5],
+				strerror(errno));
 			return 1;
 		}
 	}
