@@ -1226,7 +1226,7 @@ static int write_header(struct fl_capture *c, struct fl_err *err)
 	}
 	fl_kv_addstr(&kv, "mode", c->o.system ? "system" : "command");
 	fl_kv_addu64(&kv, "buffer_kb", c->buffer_kb);
-	if (read_memcg(c, c->child ? c->child : getpid(), &mpath, &limit) == 0) {
+	if (c->child && read_memcg(c, c->child, &mpath, &limit) == 0) {
 		add_memcg(&kv, &mpath, limit);
 		fl_buf_addstr(&c->memcg_path, mpath.data);
 		c->memcg_limit = limit;
