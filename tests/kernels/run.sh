@@ -33,7 +33,8 @@
 #   -A ACCEL     kvm, tcg or auto (default): kvm only when a probe boot under
 #                /dev/kvm succeeds on this host (remembered until the host reboots)
 #   -v           show the console on stderr while it runs
-# Environment: FAULTLAB (default ./faultlab), WORKLOADS (default build/tests/workloads).
+# Environment: FAULTLAB (default ./faultlab), WORKLOADS (default build/tests/workloads),
+# BUSYBOX (default /bin/busybox, must be static).
 #
 # Exit status: CMD's exit status; 124 when CMD or the guest timed out; 125 when
 # the harness failed (boot failure, nothing came back), with a message.
@@ -80,9 +81,10 @@ if [ ! -f "$kernel" ] && [ -f "$CACHE/$kernel/vmlinuz" ]; then
 fi
 [ -f "$kernel" ] || die "no kernel image '$kernel' (run 'make deps' to fetch the Debian kernels)"
 command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing (run 'make deps')"
-BUSYBOX=$(command -v busybox) || die "busybox missing (run 'make deps')"
-file -L "$BUSYBOX" | grep -q 'statically linked' ||
-	{ [ -x /bin/busybox ] && BUSYBOX=/bin/busybox; }
+BUSYBOX=${BUSYBOX:-/bin/busybox}
+[ -x "$BUSYBOX" ] || die "no busybox at '$BUSYBOX' (run 'make deps': busybox-static)"
+ldd "$BUSYBOX" >/dev/null 2>&1 &&
+	die "'$BUSYBOX' is dynamically linked (install busybox-static, or set BUSYBOX)"
 FAULTLAB=${FAULTLAB:-$ROOT/faultlab}
 WORKLOADS=${WORKLOADS:-$ROOT/build/tests/workloads}
 
