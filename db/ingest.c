@@ -99,6 +99,19 @@ static struct task *task_get(struct tasks *t, int32_t tid)
 	return &t->slot[i];
 }
 
+/* The task with that tid, or NULL; never inserts. */
+static struct task *task_find(const struct tasks *t, int32_t tid)
+{
+	size_t i;
+
+	if (tid <= 0 || !t->cap)
+		return NULL;
+	for (i = tid_hash(tid, t->cap); t->slot[i].tid; i = (i + 1) & (t->cap - 1))
+		if (t->slot[i].tid == tid)
+			return &t->slot[i];
+	return NULL;
+}
+
 static void task_comm(struct tasks *t, int32_t tid, const char *comm)
 {
 	struct task *k;
@@ -776,20 +789,26 @@ static int insert_tasks(struct ingest *in)
 	if (prepare(in, "INSERT INTO task(capture, tid, tgid, comm, prio, policy, parent, followed, "
 		    "events) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", &st))
 		goto out;
-	/* Threads of a followed process are followed; tgid may come from saved_tgids. */
-	for (size_t i = 0; i < in->tasks.cap; i++) {
-		struct task *k = &in->tasks.slot[i], *leader;
+	/*
+	 * Threads of a followed process are followed; tgid may come from
+	 * saved_tgids. The followed processes go into a set keyed by tgid
+	 * first: a system-wide global instance can name thousands of tasks.
+	 */
+	struct tasks followed_tgids = { 0 };
 
-		if (!k->tid || k->tgid <= 0 || k->followed)
-			continue;
-		for (size_t j = 0; j < in->tasks.cap; j++) {
-			leader = &in->tasks.slot[j];
-			if (leader->tid && leader->followed && leader->tgid == k->tgid) {
-				k->followed = true;
-				break;
-			}
-		}
+	for (size_t i = 0; i < in->tasks.cap; i++) {
+		struct task *k = &in->tasks.slot[i];
+
+		if (k->tid && k->followed && k->tgid > 0)
+			task_get(&followed_tgids, k->tgid);
 	}
+	for (size_t i = 0; i < in->tasks.cap; i++) {
+		struct task *k = &in->tasks.slot[i];
+
+		if (k->tid && k->tgid > 0 && !k->followed && task_find(&followed_tgids, k->tgid))
+			k->followed = true;
+	}
+	free(followed_tgids.slot);
 	for (size_t i = 0; i < in->tasks.cap; i++) {
 		struct task *k = &in->tasks.slot[i];
 
