@@ -192,7 +192,8 @@ static int info_capture(const char *path, struct out *o)
 		key(o, "compression_ratio");
 		fl_buf_addf(&o->b, "%.2f", zbytes ? (double)rawbytes / fl_flc_size(r) : 0.0);
 	} else {
-		snprintf(buf, sizeof(buf), "%.2fx", zbytes ? (double)rawbytes / fl_flc_size(r) : 0.0);
+		snprintf(buf, sizeof(buf), "%.2fx",
+			 zbytes ? (double)rawbytes / fl_flc_size(r) : 0.0);
 		put_str(o, "compression_ratio", "compression", buf);
 	}
 	if (t)
@@ -328,7 +329,8 @@ static int info_db(const char *path, struct out *o)
 				    (long long)sqlite3_column_int64(st, 7),
 				    (long long)sqlite3_column_int64(st, 8), state);
 		} else {
-			fl_buf_addf(&o->b, "%4lld %-10.10s %-8.8s %-7.7s %12lld %8lld %9.3f %-9s %s%s%s\n",
+			fl_buf_addf(&o->b,
+				    "%4lld %-10.10s %-8.8s %-7.7s %12lld %8lld %9.3f %-9s %s%s%s\n",
 				    (long long)sqlite3_column_int64(st, 0),
 				    sqlite3_column_text(st, 3), sqlite3_column_text(st, 4),
 				    sqlite3_column_text(st, 5),

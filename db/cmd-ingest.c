@@ -81,9 +81,10 @@ static void print_result(const char *path, const struct fl_ingest_stats *st)
 		w = eol ? eol + 1 : NULL;
 	}
 	if (st->truncated || st->bytes_lost)
-		fprintf(stderr, "faultlab ingest: warning: '%s' is %s: %llu bytes in cut or damaged "
-			"records were lost; every complete record was ingested\n", path,
-			st->truncated ? "truncated" : "damaged", (unsigned long long)st->bytes_lost);
+		fprintf(stderr, "faultlab ingest: warning: '%s' is %s: %llu bytes in cut or "
+			"damaged records were lost; every complete record was ingested\n", path,
+			st->truncated ? "truncated" : "damaged",
+			(unsigned long long)st->bytes_lost);
 	if (st->events_lost)
 		fprintf(stderr, "faultlab ingest: warning: '%s': the ring buffer lost %llu events "
 			"while capturing (a larger --buffer-kb helps)\n", path,
@@ -136,6 +137,7 @@ int cmd_ingest(int argc, char **argv)
 		struct fl_err err = { { 0 } };
 		struct bar bar = { .name = path, .t0 = fl_now_ns() };
 		struct fl_ingest_opts opts = { 0 };
+		const char *hook;
 
 		if (fl_ingest_src_open(&src, path, &err)) {
 			fprintf(stderr, "faultlab ingest: %s\n", err.msg);
@@ -151,16 +153,16 @@ int cmd_ingest(int argc, char **argv)
 			}
 		}
 		/* Test hook: make the ingest fail after N events (tests/t/t2000-ingest.sh). */
-		if (getenv("FAULTLAB_TEST_INGEST_FAIL_AFTER"))
-			opts.fail_after = strtoull(getenv("FAULTLAB_TEST_INGEST_FAIL_AFTER"), NULL, 10);
+		if ((hook = getenv("FAULTLAB_TEST_INGEST_FAIL_AFTER")))
+			opts.fail_after = strtoull(hook, NULL, 10);
 		if (!quiet && isatty(STDERR_FILENO)) {
 			opts.progress = draw;
 			opts.progress_arg = &bar;
 		}
 		if (fl_db_ingest(db, &src, &opts, &st, &err)) {
 			clear_bar(&bar);
-			fprintf(stderr, "faultlab ingest: cannot ingest '%s': %s (nothing of it was "
-				"stored)\n", path, err.msg);
+			fprintf(stderr, "faultlab ingest: cannot ingest '%s': %s (nothing of it "
+				"was stored)\n", path, err.msg);
 			status = 1;
 		} else if (st.already) {
 			clear_bar(&bar);

@@ -160,13 +160,13 @@ static int check_schema(struct fl_db *db, enum fl_db_mode mode, struct fl_err *e
 	v = query_int(db, "PRAGMA user_version", err);
 	if (v < 0) {
 		if (sqlite3_errcode(db->sql) == SQLITE_NOTADB)
-			return fl_seterr(err, "'%s' is not a faultlab database (not an SQLite file)",
-					 db->path);
+			return fl_seterr(err, "'%s' is not a faultlab database "
+					 "(not an SQLite file)", db->path);
 		return -1;
 	}
 	if (v > FL_DB_SCHEMA_VERSION)
-		return fl_seterr(err, "'%s' has schema version %lld, newer than this faultlab's %d: "
-				 "use a newer faultlab", db->path, (long long)v,
+		return fl_seterr(err, "'%s' has schema version %lld, newer than this "
+				 "faultlab's %d: use a newer faultlab", db->path, (long long)v,
 				 FL_DB_SCHEMA_VERSION);
 	if (v == FL_DB_SCHEMA_VERSION) {
 		if (query_int(db, "SELECT count(*) FROM sqlite_schema WHERE name = 'capture'",
@@ -183,8 +183,8 @@ static int check_schema(struct fl_db *db, enum fl_db_mode mode, struct fl_err *e
 	if (ntables < 0)
 		return -1;
 	if (ntables > 0 || mode == FL_DB_READ)
-		return fl_seterr(err, "'%s' is not a faultlab database (user_version 0%s)", db->path,
-				 ntables ? ", has other tables" : ", empty");
+		return fl_seterr(err, "'%s' is not a faultlab database (user_version 0%s)",
+				 db->path, ntables ? ", has other tables" : ", empty");
 	return create_schema(db, err);
 }
 
@@ -209,7 +209,8 @@ struct fl_db *fl_db_open(const char *path, enum fl_db_mode mode, struct fl_err *
 		size_t n = fread(head, 1, sizeof(head), f);
 		fclose(f);
 		if (!fl_db_sniff(head, n)) {
-			fl_seterr(err, "'%s' is not a faultlab database (not an SQLite file)", path);
+			fl_seterr(err, "'%s' is not a faultlab database (not an SQLite file)",
+				  path);
 			goto fail;
 		}
 	} else if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
@@ -235,8 +236,8 @@ struct fl_db *fl_db_open(const char *path, enum fl_db_mode mode, struct fl_err *
 			 "PRAGMA synchronous = NORMAL; PRAGMA cache_size = -262144; "
 			 "PRAGMA temp_store = MEMORY", err)) {
 			if (sqlite3_errcode(db->sql) == SQLITE_NOTADB)
-				fl_seterr(err, "'%s' is not a faultlab database (not an SQLite file)",
-					  path);
+				fl_seterr(err, "'%s' is not a faultlab database "
+					  "(not an SQLite file)", path);
 			goto fail;
 		}
 	}

@@ -76,8 +76,8 @@ int cmd_report(int argc, char **argv)
 	}
 	if (optind < argc) {
 		if (optind + 1 < argc || capture || parse_id(argv[optind], &capture)) {
-			fprintf(stderr, "faultlab report: unexpected argument '%s'\n\n%s", argv[optind],
-				usage_text);
+			fprintf(stderr, "faultlab report: unexpected argument '%s'\n\n%s",
+				argv[optind], usage_text);
 			return 2;
 		}
 	}

@@ -190,7 +190,8 @@ static int load_counts(struct fl_report *r, struct fl_db *db, struct fl_err *err
 			continue;
 		if (cpu >= r->ncpus) {
 			r->lost_cpu = fl_realloc(r->lost_cpu, (cpu + 1) * sizeof(*r->lost_cpu));
-			memset(r->lost_cpu + r->ncpus, 0, (cpu + 1 - r->ncpus) * sizeof(*r->lost_cpu));
+			memset(r->lost_cpu + r->ncpus, 0,
+			       (cpu + 1 - r->ncpus) * sizeof(*r->lost_cpu));
 			r->ncpus = cpu + 1;
 		}
 		r->lost_cpu[cpu] = (uint64_t)sqlite3_column_int64(st, 1);
@@ -202,8 +203,8 @@ static int load_counts(struct fl_report *r, struct fl_db *db, struct fl_err *err
 	/* Page-fault exceptions of the recorded tasks (see the top). */
 	if (sqlite3_prepare_v2(sql, "SELECT e.type, count(*) FROM capture c JOIN event e "
 			       "ON e.id BETWEEN c.event_first_id AND c.event_last_id "
-			       "WHERE c.id = ?1 AND e.type IN (1, 2) AND (c.mode IS NOT 'command' OR "
-			       "(e.inst = 0 AND e.tid IN "
+			       "WHERE c.id = ?1 AND e.type IN (1, 2) AND "
+			       "(c.mode IS NOT 'command' OR (e.inst = 0 AND e.tid IN "
 			       "(SELECT tid FROM task WHERE capture = ?1 AND followed))) "
 			       "GROUP BY e.type", -1, &st, NULL) != SQLITE_OK)
 		return sqlfail(db, err, "count faults");
@@ -382,7 +383,8 @@ void fl_report_text(const struct fl_report *r, struct fl_buf *out)
 		fl_buf_addf(out, "  warning   %s\n", r->warnings[i]);
 	fl_buf_addstr(out, "\nevents by type\n");
 	for (size_t i = 0; i < r->by_type.n; i++)
-		fl_buf_addf(out, "  %-48s %12" PRId64 "\n", r->by_type.v[i].name, r->by_type.v[i].i);
+		fl_buf_addf(out, "  %-48s %12" PRId64 "\n", r->by_type.v[i].name,
+			    r->by_type.v[i].i);
 	if (r->events_lost) {
 		fl_buf_addstr(out, "\nlost events per cpu\n");
 		for (int c = 0; c < r->ncpus; c++)

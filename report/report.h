@@ -52,7 +52,10 @@ void fl_report_release(struct fl_report *r);
 void fl_report_metric_int(struct fl_report *r, const char *name, int64_t v);
 void fl_report_metric_real(struct fl_report *r, const char *name, double v);
 
-/* {"capture": {...}, "events_by_type": {...}, "lost": {...}, "warnings": [...], "metrics": {...}} */
+/*
+ * JSON: {"capture": {...}, "events_by_type": {...}, "lost": {...}, "warnings": [...],
+ * "metrics": {...}}; text: the same for a terminal.
+ */
 void fl_report_json(const struct fl_report *r, struct fl_buf *out);
 void fl_report_text(const struct fl_report *r, struct fl_buf *out);
 
