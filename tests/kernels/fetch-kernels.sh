@@ -109,7 +109,7 @@ fetch() {
 	mv "$tmp/out" "$CACHE/$s"
 	rm -rf "$tmp"
 	# captures taken on the previous kernel of this series are stale now
-	rm -f "$CACHE/captures/$s".*
+	rm -f "$CACHE"/captures*/"$s".{flc,log,status,workload} "$CACHE"/captures*/"$s"-*
 	echo "fetch-kernels: $s is $rel ($pkg $ver)"
 }
 
