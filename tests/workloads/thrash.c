@@ -165,12 +165,16 @@ int main(int argc, char **argv)
 	}
 	if (prepare_only) {
 		printf("prepared %ld files of %ld MiB in %s\n", threads, mib, dir);
+		for (long i = 0; i < threads; i++)
+			close(w[i].fd);
+		free(w);
 		return 0;
 	}
 	t0 = now_s();
 	for (long i = 0; i < threads; i++)
 		if (pthread_create(&w[i].thread, NULL, worker_main, &w[i])) {
 			fprintf(stderr, "thrash: cannot create thread\n");
+			free(w);
 			return 1;
 		}
 	while (now_s() - t0 < run_seconds) {
