@@ -196,6 +196,9 @@ if [ -n "$off" ]; then
 import sys
 p, o = sys.argv[1], int(sys.argv[2])
 b = bytearray(open(p, 'rb').read()); b[o] ^= 0xff; open(p, 'wb').write(b)" "$TMP/flip.flc" "$off"
+	"$FAULTLAB" info "$TMP/flip.flc" >"$TMP/info" 2>&1
+	grep -q "state *damaged" "$TMP/info" && grep -q "damaged records *1" "$TMP/info" &&
+		ok "info finds the damaged frame" || not_ok "info finds the damaged frame" "$(cat "$TMP/info")"
 	"$FAULTLAB" ingest "$TMP/flip.flc" --db "$TMP/flip.db" >"$TMP/out" 2>"$TMP/err"
 	rc=$?
 	got=$(q "$TMP/flip.db" "SELECT events FROM capture")
