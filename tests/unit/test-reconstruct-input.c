@@ -20,6 +20,7 @@
  */
 #include "tests/unit/test-reconstruct.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -283,7 +284,8 @@ static void sorted(struct fl_buf *out, struct fl_buf *in)
 		lines = fl_realloc(lines, (n + 1) * sizeof(*lines));
 		lines[n++] = p;
 	}
-	qsort(lines, n, sizeof(*lines), cmp_line);
+	if (n)
+		qsort(lines, n, sizeof(*lines), cmp_line);
 	for (size_t i = 0; i < n; i++)
 		fl_buf_addf(out, "%s\n", lines[i]);
 	free(lines);
