@@ -544,9 +544,18 @@ static int next_subbuf(struct fl_decoder *d, struct stream *s)
 
 static void advance(struct fl_decoder *d, struct stream *s)
 {
+	void *prev = s->ev;
+
 	s->ev = kbuffer_next_event(s->kb, &s->ts);
-	if (s->ev && (const uint8_t *)s->ev + kbuffer_event_size(s->kb) <= s->end)
+	/*
+	 * Events only move forward within a sub-buffer; a damaged length that
+	 * would not (kbuffer trusts it) ends the sub-buffer instead of looping.
+	 */
+	if (s->ev && (uint8_t *)s->ev > (uint8_t *)prev &&
+	    (const uint8_t *)s->ev + kbuffer_event_size(s->kb) <= s->end)
 		return;
+	if (s->ev)
+		s->bad_subbufs++;
 	next_subbuf(d, s);
 }
 
