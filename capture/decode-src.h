@@ -19,7 +19,7 @@ struct fl_raw_rec {
 	uint64_t ts;		/* ns in the trace clock */
 	int cpu;		/* the real CPU */
 	int stream;		/* the source's stream number (a buffer or instance) */
-	int64_t missed;		/* events lost just before this record; -1 = some, count unknown */
+	int64_t missed;		/* events lost just before this record; -1 = unknown count */
 };
 
 struct fl_decoder_src {

@@ -6,7 +6,8 @@
  *
  *	make build/libfaultlab.a
  *	cc -O2 -I. -o /tmp/bench-decode tests/golden/bench-decode.c build/libfaultlab.a \
- *		$(pkg-config --libs libtraceevent libtracefs libtracecmd libzstd sqlite3) -lm -pthread
+ *		$(pkg-config --libs libtraceevent libtracefs libtracecmd libzstd sqlite3) \
+ *		-lm -pthread
  *	/tmp/bench-decode run.flc                 # a real capture
  *	/tmp/bench-decode -g tests/golden/decode-x86_64-6.18 2000000
  *

@@ -210,7 +210,8 @@ int main(int argc, char **argv)
 	}
 	snprintf(inst, sizeof(inst), TRACEFS "/instances/faultlab-golden-%d", (int)getpid());
 	if (mkdir(inst, 0755) < 0) {
-		fprintf(stderr, "mkgolden: cannot create instance '%s': %s\n", inst, strerror(errno));
+		fprintf(stderr, "mkgolden: cannot create instance '%s': %s\n", inst,
+			strerror(errno));
 		inst[0] = 0;
 		return 1;
 	}

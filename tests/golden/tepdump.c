@@ -5,7 +5,8 @@
  * to expected.txt before committing a golden case. It uses only
  * libtraceevent (kbuffer + tep_print_event), none of faultlab's decoder:
  *
- *	cc -O2 -Wall -o /tmp/tepdump tests/golden/tepdump.c $(pkg-config --cflags --libs libtraceevent)
+ *	cc -O2 -Wall -o /tmp/tepdump tests/golden/tepdump.c \
+ *		$(pkg-config --cflags --libs libtraceevent)
  *	/tmp/tepdump tests/golden/decode-x86_64-6.18
  *
  * Output, per CPU in buffer order: "ts cpu pid name: <print fmt output>",
@@ -104,7 +105,8 @@ int main(int argc, char **argv)
 			kbuffer_load_subbuffer(kb, data + off);
 			if (kbuffer_missed_events(kb))
 				printf("LOST %d\n", kbuffer_missed_events(kb));
-			for (ev = kbuffer_read_event(kb, &ts); ev; ev = kbuffer_next_event(kb, &ts)) {
+			for (ev = kbuffer_read_event(kb, &ts); ev;
+			     ev = kbuffer_next_event(kb, &ts)) {
 				struct tep_record rec = { .ts = ts, .cpu = cpu, .data = ev,
 							  .size = kbuffer_event_size(kb) };
 				struct trace_seq s;

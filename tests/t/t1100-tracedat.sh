@@ -63,7 +63,8 @@ fl_kernel=$(grep -o '"faults_kernel": *[0-9]*' "$TMP/report.json" | grep -o '[0-
 if [ "$fl_user" = "$tc_user" ] && [ "$fl_kernel" = "$tc_kernel" ]; then
 	ok "fault counts equal trace-cmd report's"; else
 	not_ok "fault counts equal trace-cmd report's" \
-		"faultlab user=$fl_user kernel=$fl_kernel, trace-cmd user=$tc_user kernel=$tc_kernel"; fi
+		"faultlab user=$fl_user kernel=$fl_kernel," \
+		"trace-cmd user=$tc_user kernel=$tc_kernel"; fi
 total=$(( ${fl_user:-0} + ${fl_kernel:-0} ))
 if [ "$total" -ge "$expmin" ] && [ "$total" -le "$rusage" ]; then
 	ok "fault count within faultwork's bounds"; else

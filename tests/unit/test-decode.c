@@ -233,11 +233,12 @@ static void run_golden(const char *dir)
 	{
 		struct fl_kv h2 = { 0 };
 		struct fl_buf out2 = { 0 };
+		size_t sb = fl_kv_getu64(&h, "subbuf_size", 4096);
 
 		for (size_t i = 0; i < h.n; i++)
 			if (strcmp(h.items[i].key, "subbuf_size"))
 				fl_kv_add(&h2, h.items[i].key, h.items[i].val, h.items[i].len);
-		CHECK(write_flc(tmp, &h2, raw, ncpu, fl_kv_getu64(&h, "subbuf_size", 4096), 3) == 0);
+		CHECK(write_flc(tmp, &h2, raw, ncpu, sb, 3) == 0);
 		decode_all(tmp, &out2);
 		CHECKF(out2.len == out.len && !memcmp(out2.data, out.data, out.len),
 		       "'%s' decodes differently without the subbuf_size key", dir);
