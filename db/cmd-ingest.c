@@ -15,11 +15,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "cmds.h"
 #include "db/db.h"
+#include "db/reconstruct.h"
 
 static const char usage_text[] =
 	"usage: faultlab ingest FILE... [--db DB]\n"
+	"   or: faultlab ingest --rebuild [--db DB]\n"
 	"\n"
 	"Decodes capture files (.flc, or trace-cmd trace.dat) into an SQLite database.\n"
 	"Each file goes in whole or not at all; a file already in the database (same\n"
@@ -27,6 +31,8 @@ static const char usage_text[] =
 	"\n"
 	"  -d, --db DB     database file (default faultlab.db; created if absent)\n"
 	"  -q, --quiet     no progress bar\n"
+	"      --rebuild   re-run the fault reconstruction of every capture in DB from its\n"
+	"                  stored events (after upgrading faultlab); no FILE\n"
 	"  -h, --help      this text\n"
 	"\n"
 	"Exit status: 0 when every file is in the database, 1 if any file failed.\n";
@@ -96,17 +102,66 @@ static void print_result(const char *path, const struct fl_ingest_stats *st)
 	       st->events_lost ? ", events lost while capturing" : "");
 }
 
+/* --rebuild: the derived tables of every capture, again from its stored events. */
+static int rebuild_all(const char *dbpath)
+{
+	struct fl_err err = { { 0 } };
+	struct fl_db *db;
+	sqlite3_stmt *q = NULL;
+	int64_t *ids = NULL;
+	size_t n = 0;
+	int status = 0;
+
+	if (access(dbpath, F_OK)) {
+		fprintf(stderr, "faultlab ingest: no database '%s' to rebuild\n", dbpath);
+		return 1;
+	}
+	db = fl_db_open(dbpath, FL_DB_WRITE, &err);
+	if (!db) {
+		fprintf(stderr, "faultlab ingest: %s\n", err.msg);
+		return 1;
+	}
+	if (sqlite3_prepare_v2(fl_db_sqlite(db), "SELECT id FROM capture ORDER BY id", -1, &q,
+			       NULL) != SQLITE_OK) {
+		fprintf(stderr, "faultlab ingest: cannot list captures in '%s': %s\n", dbpath,
+			sqlite3_errmsg(fl_db_sqlite(db)));
+		fl_db_close(db);
+		return 1;
+	}
+	while (sqlite3_step(q) == SQLITE_ROW) {
+		ids = fl_realloc(ids, (n + 1) * sizeof(*ids));
+		ids[n++] = sqlite3_column_int64(q, 0);
+	}
+	sqlite3_finalize(q);
+	for (size_t i = 0; i < n; i++) {
+		uint64_t t0 = fl_now_ns(), events = 0;
+
+		if (fl_recon_run_db(fl_db_sqlite(db), ids[i], &events, &err) < 0) {
+			fprintf(stderr, "faultlab ingest: cannot rebuild capture %lld: %s (its "
+				"earlier rows are kept)\n", (long long)ids[i], err.msg);
+			status = 1;
+			continue;
+		}
+		printf("capture %lld: reconstructed from %llu events in %.2f s\n",
+		       (long long)ids[i], (unsigned long long)events, (fl_now_ns() - t0) / 1e9);
+	}
+	free(ids);
+	fl_db_close(db);
+	return status;
+}
+
 int cmd_ingest(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "db", required_argument, NULL, 'd' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "rebuild", no_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
 	const char *dbpath = "faultlab.db";
 	struct fl_db *db = NULL;
-	bool quiet = false;
+	bool quiet = false, rebuild = false;
 	int c, status = 0;
 
 	optind = 1;
@@ -118,6 +173,9 @@ int cmd_ingest(int argc, char **argv)
 		case 'q':
 			quiet = true;
 			break;
+		case 'R':
+			rebuild = true;
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			return 0;
@@ -125,6 +183,13 @@ int cmd_ingest(int argc, char **argv)
 			fputs(usage_text, stderr);
 			return 2;
 		}
+	}
+	if (rebuild) {
+		if (optind < argc) {
+			fprintf(stderr, "faultlab ingest: --rebuild takes no file\n\n%s", usage_text);
+			return 2;
+		}
+		return rebuild_all(dbpath);
 	}
 	if (optind >= argc) {
 		fprintf(stderr, "faultlab ingest: no capture file given\n\n%s", usage_text);

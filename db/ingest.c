@@ -132,6 +132,7 @@ struct ingest {
 	int64_t capture;
 	bool system_mode;	/* -a: every task is followed */
 	sqlite3_stmt *ins_many, *ins_one;
+	struct fl_recon_db *recon;	/* fed as events are decoded (issue 3) */
 	struct fl_event buf[ROWS_PER_INSERT];
 	uint8_t inst[ROWS_PER_INSERT];	/* instance of each buffered event */
 	int nbuf;
@@ -955,6 +956,9 @@ static int load_events(struct ingest *in, const struct fl_ingest_opts *opts)
 			ev->type = FL_EV_OTHER;
 		in->inst[in->nbuf] = src->instance ? (uint8_t)src->instance(src->arg) : 0;
 		account(in, ev, in->inst[in->nbuf]);
+		/* issue 3: reconstruct as we go, rather than reading the events back */
+		if (fl_recon_db_feed(in->recon, ev, in->inst[in->nbuf], in->err) < 0)
+			return -1;
 		if (++in->nbuf == ROWS_PER_INSERT && flush_events(in))
 			return -1;
 		if (opts && opts->fail_after && in->nevents >= opts->fail_after)
@@ -1019,6 +1023,8 @@ int fl_db_ingest(struct fl_db *db, const struct fl_ingest_src *src,
 		ret = prepare(&in, sql, &in.ins_one);
 		free(sql);
 	}
+	if (!ret && !(in.recon = fl_recon_db_begin(in.sql, in.capture, err)))
+		ret = -1;
 	if (ret || load_events(&in, opts)) {
 		ret = -1;
 		goto out_free;
@@ -1034,11 +1040,13 @@ int fl_db_ingest(struct fl_db *db, const struct fl_ingest_src *src,
 	if (insert_event_types(&in) || insert_cpu_stats(&in, &lost) || insert_tasks(&in) ||
 	    finish_capture(&in, lost, &st->warnings, st))
 		goto out_free;
-	/* issue 3: fault, lock_wait, writer_op, io from the events just stored (same transaction) */
-	if (fl_recon_run_db(in.sql, in.capture, NULL, err) < 0) {
+	/* issue 3: fault, lock_wait, writer_op, io (same transaction) */
+	if (fl_recon_db_end(in.recon, lost, NULL, err) < 0) {
+		in.recon = NULL;
 		fl_preferr(err, "cannot reconstruct faults of '%s'", src->path);
 		goto out_free;
 	}
+	in.recon = NULL;
 	if (exec(&in, fl_db_schema_after_load()) || exec(&in, "COMMIT"))
 		goto out_free;
 	st->capture_id = in.capture;
@@ -1046,6 +1054,7 @@ int fl_db_ingest(struct fl_db *db, const struct fl_ingest_src *src,
 	st->events_lost = lost;
 	ret = 0;
 out_free:
+	fl_recon_db_abort(in.recon);
 	sqlite3_finalize(in.ins_many);
 	sqlite3_finalize(in.ins_one);
 	free(in.per_tep);

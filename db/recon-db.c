@@ -13,13 +13,20 @@
 #include "db/reconstruct.h"
 
 #include <sqlite3.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define FAULT_COLS	32	/* columns of the fault table */
+#define FAULT_BATCH	32	/* fault rows per INSERT statement (like ingest's events) */
 
 struct dbsink {
 	sqlite3 *db;
 	int64_t capture;
 	sqlite3_stmt *fault, *wait, *op, *io;
+	sqlite3_stmt *fault_many;		/* FAULT_BATCH rows at once */
+	struct fl_fault batch[FAULT_BATCH];	/* faults not yet inserted */
+	int nbatch;
 	uint64_t nfault, nwait;
 };
 
@@ -61,11 +68,10 @@ static int step(struct dbsink *s, sqlite3_stmt *st, struct fl_err *err, const ch
 	return 0;
 }
 
-static int put_fault(void *arg, const struct fl_fault *f, struct fl_err *err)
+/* Binds one fault row at columns c0+1 .. c0+FAULT_COLS of st. */
+static void bind_fault(struct dbsink *s, sqlite3_stmt *st, int c0, const struct fl_fault *f)
 {
-	struct dbsink *s = arg;
-	sqlite3_stmt *st = s->fault;
-	int c = 1;
+	int c = c0 + 1;
 	bool file = f->flags & FL_FF_FILE_ID || f->ino;
 
 	sqlite3_bind_int64(st, c++, s->capture);
@@ -106,8 +112,34 @@ static int put_fault(void *arg, const struct fl_fault *f, struct fl_err *err)
 	sqlite3_bind_int(st, c++, !!(f->flags & FL_FF_EVICTED));
 	sqlite3_bind_int(st, c++, !!(f->flags & FL_FF_UNFINISHED));
 	bind_anomalies(st, c++, f->anomalies);
+}
+
+/* Inserts the batched faults: one multi-row statement when full, else row by row. */
+static int flush_faults(struct dbsink *s, struct fl_err *err)
+{
+	int ret = 0;
+
+	if (s->nbatch == FAULT_BATCH) {
+		for (int i = 0; i < FAULT_BATCH; i++)
+			bind_fault(s, s->fault_many, i * FAULT_COLS, &s->batch[i]);
+		ret = step(s, s->fault_many, err, "insert fault");
+	} else {
+		for (int i = 0; i < s->nbatch && !ret; i++) {
+			bind_fault(s, s->fault, 0, &s->batch[i]);
+			ret = step(s, s->fault, err, "insert fault");
+		}
+	}
+	s->nbatch = 0;
+	return ret;
+}
+
+static int put_fault(void *arg, const struct fl_fault *f, struct fl_err *err)
+{
+	struct dbsink *s = arg;
+
+	s->batch[s->nbatch++] = *f;
 	s->nfault++;
-	return step(s, st, err, "insert fault");
+	return s->nbatch == FAULT_BATCH ? flush_faults(s, err) : 0;
 }
 
 static int put_wait(void *arg, const struct fl_lock_wait *w, struct fl_err *err)
@@ -252,24 +284,201 @@ static int prep(sqlite3 *db, const char *sql, sqlite3_stmt **st, struct fl_err *
 	return 0;
 }
 
+/*
+ * A reconstruction writing into the database: the capture's metadata comes
+ * from capture_kv (so ingest must have stored it first), events are fed in
+ * merge order — by ingest as it decodes them, or by fl_recon_run_db() from
+ * the event table — and fl_recon_db_end() stores anomalies and the recon row.
+ */
+struct fl_recon_db {
+	struct dbsink s;
+	struct fl_recon *r;
+	struct fl_kv header, trailer;
+	struct fl_kv *snaps;
+	const struct fl_kv **snapp;
+	size_t nsnaps;
+	uint64_t t0;		/* fl_now_ns() at begin, for recon.elapsed_ns */
+};
+
+void fl_recon_db_abort(struct fl_recon_db *rd)
+{
+	if (!rd)
+		return;
+	sqlite3_finalize(rd->s.fault);
+	sqlite3_finalize(rd->s.fault_many);
+	sqlite3_finalize(rd->s.wait);
+	sqlite3_finalize(rd->s.op);
+	sqlite3_finalize(rd->s.io);
+	fl_recon_free(rd->r);
+	fl_kv_release(&rd->header);
+	fl_kv_release(&rd->trailer);
+	for (size_t i = 0; i < rd->nsnaps; i++)
+		fl_kv_release(&rd->snaps[i]);
+	free(rd->snaps);
+	free(rd->snapp);
+	free(rd);
+}
+
+struct fl_recon_db *fl_recon_db_begin(sqlite3 *db, int64_t capture_id, struct fl_err *err)
+{
+	static const char *const tables[] = { "fault", "lock_wait", "writer_op", "io",
+					      "recon_anomaly", "recon" };
+	struct fl_recon_db *rd = fl_calloc(1, sizeof(*rd));
+	char sec[32];
+
+	rd->s.db = db;
+	rd->s.capture = capture_id;
+	rd->t0 = fl_now_ns();
+	if (load_section(db, capture_id, "header", &rd->header, err) < 0)
+		goto fail;
+	for (;;) {
+		struct fl_kv kv = { 0 };
+
+		snprintf(sec, sizeof(sec), "snapshot.%zu", rd->nsnaps);
+		if (load_section(db, capture_id, sec, &kv, err) < 0)
+			goto fail;
+		if (!kv.n)
+			break;
+		rd->snaps = fl_realloc(rd->snaps, (rd->nsnaps + 1) * sizeof(*rd->snaps));
+		rd->snaps[rd->nsnaps++] = kv;
+	}
+	if (load_section(db, capture_id, "trailer", &rd->trailer, err) < 0)
+		goto fail;
+	rd->snapp = fl_calloc(rd->nsnaps + 1, sizeof(*rd->snapp));
+	for (size_t i = 0; i < rd->nsnaps; i++)
+		rd->snapp[i] = &rd->snaps[i];
+	rd->snapp[rd->nsnaps] = &rd->trailer;
+
+	/* replace earlier rows of this capture */
+	for (size_t i = 0; i < FL_ARRAY_SIZE(tables); i++) {
+		char sql[96];
+
+		snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE capture = %lld", tables[i],
+			 (long long)capture_id);
+		if (exec(db, sql, err) < 0)
+			goto fail;
+	}
+	{
+		struct fl_buf sql = { 0 };
+
+		fl_buf_addstr(&sql, "INSERT INTO fault VALUES ");
+		for (int r = 0; r < FAULT_BATCH; r++) {
+			fl_buf_addstr(&sql, r ? ",(" : "(");
+			for (int c = 0; c < FAULT_COLS; c++)
+				fl_buf_addstr(&sql, c ? ",?" : "?");
+			fl_buf_addstr(&sql, ")");
+		}
+		if (prep(db, sql.data, &rd->s.fault_many, err) < 0) {
+			fl_buf_release(&sql);
+			goto fail;
+		}
+		fl_buf_release(&sql);
+	}
+	if (prep(db, "INSERT INTO fault VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,"
+		     "?,?,?,?,?,?,?)", &rd->s.fault, err) < 0 ||
+	    prep(db, "INSERT INTO lock_wait VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+		 &rd->s.wait, err) < 0 ||
+	    prep(db, "INSERT INTO writer_op VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+		 &rd->s.op, err) < 0 ||
+	    prep(db, "INSERT INTO io VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &rd->s.io, err) < 0)
+		goto fail;
+	{
+		struct fl_recon_opts opts = {
+			.header = &rd->header, .snapshots = rd->snapp, .nsnapshots = rd->nsnaps + 1,
+			.sink = { &rd->s, put_fault, put_wait, put_op, put_io },
+		};
+		rd->r = fl_recon_new(&opts, err);
+		if (!rd->r)
+			goto fail;
+	}
+	return rd;
+fail:
+	fl_recon_db_abort(rd);
+	return NULL;
+}
+
+int fl_recon_db_feed(struct fl_recon_db *rd, const struct fl_event *ev, int inst,
+		     struct fl_err *err)
+{
+	return fl_recon_feed(rd->r, ev, inst, err);
+}
+
+int fl_recon_db_end(struct fl_recon_db *rd, uint64_t lost, uint64_t *events_out,
+		    struct fl_err *err)
+{
+	sqlite3 *db = rd->s.db;
+	int64_t capture_id = rd->s.capture;
+	sqlite3_stmt *q = NULL;
+	int ret = -1;
+
+	if (lost)
+		fl_recon_note_lost(rd->r, lost);
+	if (fl_recon_finish(rd->r, err) < 0 || flush_faults(&rd->s, err) < 0)
+		goto out;
+	/* anomalies and the run's own row */
+	if (sqlite3_prepare_v2(db, "INSERT INTO recon_anomaly VALUES (?, ?, ?)", -1, &q, NULL) !=
+	    SQLITE_OK) {
+		sqlfail(db, err, "insert recon_anomaly");
+		goto out;
+	}
+	for (int a = 0; a < FL_AN__COUNT; a++) {
+		uint64_t n = fl_recon_anomalies(rd->r)[a];
+
+		if (!n)
+			continue;
+		sqlite3_bind_int64(q, 1, capture_id);
+		sqlite3_bind_text(q, 2, fl_anomaly_name(a), -1, SQLITE_STATIC);
+		sqlite3_bind_int64(q, 3, (int64_t)n);
+		if (step(&rd->s, q, err, "insert recon_anomaly") < 0)
+			goto out;
+	}
+	sqlite3_finalize(q);
+	q = NULL;
+	if (sqlite3_prepare_v2(db, "INSERT INTO recon VALUES (?,?,?,?,?,?,?,?,?,?)", -1, &q, NULL) !=
+	    SQLITE_OK) {
+		sqlfail(db, err, "insert recon");
+		goto out;
+	}
+	{
+		const struct fl_recon_kernel *k = fl_recon_kernel(rd->r);
+		uint64_t f0, f1;
+
+		fl_recon_span(rd->r, &f0, &f1);
+		sqlite3_bind_int64(q, 1, capture_id);
+		bind_nz(q, 2, k->major);
+		bind_nz(q, 3, k->major ? k->minor : 0);
+		sqlite3_bind_int(q, 4, k->vma_lock);
+		sqlite3_bind_int(q, 5, k->filemap_fault_tp);
+		sqlite3_bind_int(q, 6, k->fault_tp);
+		sqlite3_bind_int64(q, 7, (int64_t)fl_recon_events(rd->r));
+		bind_nz(q, 8, (int64_t)f0);
+		bind_nz(q, 9, (int64_t)f1);
+		sqlite3_bind_int64(q, 10, (int64_t)(fl_now_ns() - rd->t0));
+		if (step(&rd->s, q, err, "insert recon") < 0)
+			goto out;
+	}
+	if (events_out)
+		*events_out = fl_recon_events(rd->r);
+	ret = 0;
+out:
+	if (q)
+		sqlite3_finalize(q);
+	fl_recon_db_abort(rd);
+	return ret;
+}
+
 int fl_recon_run_db(sqlite3 *db, int64_t capture_id, uint64_t *events_out, struct fl_err *err)
 {
-	struct fl_kv header = { 0 }, trailer = { 0 };
-	struct fl_kv *snaps = NULL;
-	const struct fl_kv **snapp = NULL;
-	size_t nsnaps = 0;
-	struct dbsink s = { .db = db, .capture = capture_id };
-	struct fl_recon *r = NULL;
+	struct fl_recon_db *rd = NULL;
 	sqlite3_stmt *q = NULL;
 	int64_t first = 0, last = -1;
 	bool own_tx = sqlite3_get_autocommit(db);
-	uint64_t t0 = fl_now_ns(), lost = 0;
+	uint64_t lost = 0;
 	int rc, ret = -1;
-	char sec[32];
 
 	if (own_tx && exec(db, "BEGIN IMMEDIATE", err) < 0)
 		return -1;
-	/* the capture's id range and header */
+	/* the capture's id range */
 	if (sqlite3_prepare_v2(db, "SELECT event_first_id, event_last_id FROM capture WHERE id = ?",
 			       -1, &q, NULL) != SQLITE_OK) {
 		sqlfail(db, err, "read capture");
@@ -287,56 +496,9 @@ int fl_recon_run_db(sqlite3 *db, int64_t capture_id, uint64_t *events_out, struc
 	}
 	sqlite3_finalize(q);
 	q = NULL;
-	if (load_section(db, capture_id, "header", &header, err) < 0)
+	rd = fl_recon_db_begin(db, capture_id, err);
+	if (!rd)
 		goto out;
-	for (;;) {
-		struct fl_kv kv = { 0 };
-
-		snprintf(sec, sizeof(sec), "snapshot.%zu", nsnaps);
-		if (load_section(db, capture_id, sec, &kv, err) < 0)
-			goto out;
-		if (!kv.n)
-			break;
-		snaps = fl_realloc(snaps, (nsnaps + 1) * sizeof(*snaps));
-		snaps[nsnaps++] = kv;
-	}
-	if (load_section(db, capture_id, "trailer", &trailer, err) < 0)
-		goto out;
-	snapp = fl_calloc(nsnaps + 1, sizeof(*snapp));
-	for (size_t i = 0; i < nsnaps; i++)
-		snapp[i] = &snaps[i];
-	snapp[nsnaps] = &trailer;
-
-	/* replace earlier rows of this capture */
-	{
-		static const char *const tables[] = { "fault", "lock_wait", "writer_op", "io",
-						      "recon_anomaly", "recon" };
-		for (size_t i = 0; i < FL_ARRAY_SIZE(tables); i++) {
-			char sql[96];
-			snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE capture = %lld", tables[i],
-				 (long long)capture_id);
-			if (exec(db, sql, err) < 0)
-				goto out;
-		}
-	}
-	if (prep(db, "INSERT INTO fault VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,"
-		     "?,?,?,?,?,?,?)", &s.fault, err) < 0 ||
-	    prep(db, "INSERT INTO lock_wait VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-		 &s.wait, err) < 0 ||
-	    prep(db, "INSERT INTO writer_op VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &s.op,
-		 err) < 0 ||
-	    prep(db, "INSERT INTO io VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &s.io, err) < 0)
-		goto out;
-
-	{
-		struct fl_recon_opts opts = {
-			.header = &header, .snapshots = snapp, .nsnapshots = nsnaps + 1,
-			.sink = { &s, put_fault, put_wait, put_op, put_io },
-		};
-		r = fl_recon_new(&opts, err);
-		if (!r)
-			goto out;
-	}
 	if (sqlite3_prepare_v2(db, "SELECT coalesce(sum(lost), 0) FROM cpu_stat WHERE capture = ?", -1,
 			       &q, NULL) == SQLITE_OK) {
 		sqlite3_bind_int64(q, 1, capture_id);
@@ -345,9 +507,6 @@ int fl_recon_run_db(sqlite3 *db, int64_t capture_id, uint64_t *events_out, struc
 		sqlite3_finalize(q);
 		q = NULL;
 	}
-	if (lost)
-		fl_recon_note_lost(r, lost);
-
 	if (sqlite3_prepare_v2(db, "SELECT ts, cpu, tid, inst, type, sys, a0, a1, a2, a3, a4, a5, "
 			       "comm, comm2 FROM event WHERE id BETWEEN ? AND ? ORDER BY id", -1, &q,
 			       NULL) != SQLITE_OK) {
@@ -374,7 +533,7 @@ int fl_recon_run_db(sqlite3 *db, int64_t capture_id, uint64_t *events_out, struc
 		snprintf(ev.comm, sizeof(ev.comm), "%s", c ? (const char *)c : "");
 		c = sqlite3_column_text(q, 13);
 		snprintf(ev.comm2, sizeof(ev.comm2), "%s", c ? (const char *)c : "");
-		if (fl_recon_feed(r, &ev, inst, err) < 0)
+		if (fl_recon_db_feed(rd, &ev, inst, err) < 0)
 			goto out;
 	}
 	if (rc != SQLITE_DONE) {
@@ -383,70 +542,15 @@ int fl_recon_run_db(sqlite3 *db, int64_t capture_id, uint64_t *events_out, struc
 	}
 	sqlite3_finalize(q);
 	q = NULL;
-	if (fl_recon_finish(r, err) < 0)
-		goto out;
-
-	/* anomalies and the run's own row */
-	if (sqlite3_prepare_v2(db, "INSERT INTO recon_anomaly VALUES (?, ?, ?)", -1, &q, NULL) !=
-	    SQLITE_OK) {
-		sqlfail(db, err, "insert recon_anomaly");
-		goto out;
-	}
-	for (int a = 0; a < FL_AN__COUNT; a++) {
-		uint64_t n = fl_recon_anomalies(r)[a];
-		if (!n)
-			continue;
-		sqlite3_bind_int64(q, 1, capture_id);
-		sqlite3_bind_text(q, 2, fl_anomaly_name(a), -1, SQLITE_STATIC);
-		sqlite3_bind_int64(q, 3, (int64_t)n);
-		if (step(&s, q, err, "insert recon_anomaly") < 0)
-			goto out;
-	}
-	sqlite3_finalize(q);
-	q = NULL;
-	if (sqlite3_prepare_v2(db, "INSERT INTO recon VALUES (?,?,?,?,?,?,?,?,?,?)", -1, &q, NULL) !=
-	    SQLITE_OK) {
-		sqlfail(db, err, "insert recon");
-		goto out;
-	}
-	{
-		const struct fl_recon_kernel *k = fl_recon_kernel(r);
-		uint64_t f0, f1;
-
-		fl_recon_span(r, &f0, &f1);
-		sqlite3_bind_int64(q, 1, capture_id);
-		bind_nz(q, 2, k->major);
-		bind_nz(q, 3, k->major ? k->minor : 0);
-		sqlite3_bind_int(q, 4, k->vma_lock);
-		sqlite3_bind_int(q, 5, k->filemap_fault_tp);
-		sqlite3_bind_int(q, 6, k->fault_tp);
-		sqlite3_bind_int64(q, 7, (int64_t)fl_recon_events(r));
-		bind_nz(q, 8, (int64_t)f0);
-		bind_nz(q, 9, (int64_t)f1);
-		sqlite3_bind_int64(q, 10, (int64_t)(fl_now_ns() - t0));
-		if (step(&s, q, err, "insert recon") < 0)
-			goto out;
-	}
-	if (events_out)
-		*events_out = fl_recon_events(r);
-	if (own_tx && exec(db, "COMMIT", err) < 0)
-		goto out;
-	ret = 0;
+	ret = fl_recon_db_end(rd, lost, events_out, err);
+	rd = NULL;
+	if (!ret && own_tx && exec(db, "COMMIT", err) < 0)
+		ret = -1;
 out:
 	if (q)
 		sqlite3_finalize(q);
-	sqlite3_finalize(s.fault);
-	sqlite3_finalize(s.wait);
-	sqlite3_finalize(s.op);
-	sqlite3_finalize(s.io);
+	fl_recon_db_abort(rd);
 	if (ret < 0 && own_tx && !sqlite3_get_autocommit(db))
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-	fl_recon_free(r);
-	fl_kv_release(&header);
-	fl_kv_release(&trailer);
-	for (size_t i = 0; i < nsnaps; i++)
-		fl_kv_release(&snaps[i]);
-	free(snaps);
-	free(snapp);
 	return ret;
 }

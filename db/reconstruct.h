@@ -248,4 +248,19 @@ int fl_recon_parse_release(const char *release, int *major, int *minor);
 int fl_recon_run_db(struct sqlite3 *db, int64_t capture_id, uint64_t *events_out,
 		    struct fl_err *err);
 
+/*
+ * The same in steps, for ingest, which feeds the events as it decodes them
+ * instead of reading them back: begin (after the capture's capture_kv rows
+ * are stored; replaces earlier rows), feed in merge order, end (stores the
+ * anomalies and the recon row; frees rd whatever it returns). abort frees
+ * without storing. All run inside the caller's transaction.
+ */
+struct fl_recon_db;
+struct fl_recon_db *fl_recon_db_begin(struct sqlite3 *db, int64_t capture_id, struct fl_err *err);
+int fl_recon_db_feed(struct fl_recon_db *rd, const struct fl_event *ev, int inst,
+		     struct fl_err *err);
+int fl_recon_db_end(struct fl_recon_db *rd, uint64_t lost, uint64_t *events_out,
+		    struct fl_err *err);
+void fl_recon_db_abort(struct fl_recon_db *rd);
+
 #endif

@@ -304,7 +304,7 @@ CREATE TABLE fault (
 	unfinished	INTEGER NOT NULL,		-- the capture ended inside it
 	anomalies	TEXT,
 	PRIMARY KEY (capture, id)
-) STRICT;
+) STRICT, WITHOUT ROWID;
 
 -- One row per mmap_lock acquisition attempt (start_locking .. acquire_returned .. released).
 CREATE TABLE lock_wait (
@@ -333,7 +333,7 @@ CREATE TABLE lock_wait (
 	prio		INTEGER,			-- kernel prio of the waiter
 	anomalies	TEXT,
 	PRIMARY KEY (capture, id)
-) STRICT;
+) STRICT, WITHOUT ROWID;
 
 -- mmap-family syscalls and fork of the followed tasks, with their mmap_lock write wait and hold.
 CREATE TABLE writer_op (
@@ -359,7 +359,7 @@ CREATE TABLE writer_op (
 	child		INTEGER,			-- fork/clone: the new task
 	anomalies	TEXT,
 	PRIMARY KEY (capture, id)
-) STRICT;
+) STRICT, WITHOUT ROWID;
 
 -- Block requests, with the fault that issued them and the faults that waited for them.
 CREATE TABLE io (
@@ -378,7 +378,7 @@ CREATE TABLE io (
 	waiters		INTEGER NOT NULL,		-- faults whose D sleep this completion ended
 	first_waiter	INTEGER,			-- fault.id
 	PRIMARY KEY (capture, id)
-) STRICT;
+) STRICT, WITHOUT ROWID;
 
 -- Anomalies per capture: a named kind and how often it happened (never silently absorbed).
 CREATE TABLE recon_anomaly (
