@@ -98,8 +98,15 @@ test: all $(UNIT) $(FUZZ_REPLAY)
 	@B=$(B) FAULTLAB=$(abspath $(BIN)) WORKLOADS=$(abspath $(B)/tests/workloads) \
 		tests/run.sh $(UNIT) $(FUZZ_REPLAY)
 
-bench: all
-	@FAULTLAB=$(abspath $(BIN)) WORKLOADS=$(abspath $(B)/tests/workloads) tests/bench/run.sh
+# Benchmark programs (tests/bench/*.c) link the library; only `make bench` builds them.
+BENCH   := $(patsubst tests/bench/%.c,$(B)/tests/bench/%,$(wildcard tests/bench/*.c))
+$(B)/tests/bench/%: tests/bench/%.c $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(LDFLAGS) -MMD -MP -o $@ $< $(LIBA) $(LDLIBS)
+
+bench: all $(BENCH)
+	@FAULTLAB=$(abspath $(BIN)) WORKLOADS=$(abspath $(B)/tests/workloads) \
+		BENCH_BIN=$(abspath $(B)/tests/bench) tests/bench/run.sh
 
 demo: all
 	@FAULTLAB=$(abspath $(BIN)) WORKLOADS=$(abspath $(B)/tests/workloads) tests/demo.sh
