@@ -1,25 +1,33 @@
 /*
- * cmd-report.c - `faultlab report [--db DB] [--capture ID] [--format text|json]`:
- * the CLI side of report/report.c. Reads the database only; the default
- * capture is the latest one ingested.
+ * cmd-report.c - `faultlab report [--db DB] [--capture ID] [--format text|md|json|html]
+ * [-o FILE]`: the CLI side of report/report.c. Reads the database only; the
+ * default capture is the latest one ingested. With -o the report is written to
+ * FILE (replaced atomically: a temporary file renamed into place), else to stdout.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmds.h"
 #include "report/report.h"
 
 static const char usage_text[] =
-	"usage: faultlab report [--db DB] [--capture ID] [--format text|json] [ID]\n"
+	"usage: faultlab report [--db DB] [--capture ID] [--format text|md|json|html] [-o FILE] [ID]\n"
 	"\n"
-	"The fault and lock picture of one ingested capture: its metadata, events by\n"
-	"type, lost events, and the metrics (faults_user, faults_kernel, ...).\n"
+	"The fault and lock picture of one ingested capture: lost events and anomalies\n"
+	"first, faults and the ioretry retry table (retry_drop, retry_io_miss,\n"
+	"miss_drop_pct, faults by path), the mmap_lock table (acquisitions, wait\n"
+	"total/avg/p50/p99/max, histogram), top waiters and blockers, forks, per\n"
+	"process detail, and every metric of the shared vocabulary by name.\n"
 	"\n"
 	"  -d, --db DB         database (default faultlab.db)\n"
 	"  -c, --capture ID    capture id (default: the latest; 'faultlab info DB' lists them)\n"
-	"  -f, --format FMT    text (default) or json\n"
+	"  -f, --format FMT    text (default), md (GitHub markdown), json, or html (one\n"
+	"                      self-contained page with SVG plots)\n"
+	"  -o, --output FILE   write the report to FILE instead of stdout\n"
 	"  -h, --help          this text\n";
 
 static int parse_id(const char *s, int64_t *id)
@@ -33,25 +41,50 @@ static int parse_id(const char *s, int64_t *id)
 	return 0;
 }
 
+/* Writes the report to path through a temporary file renamed into place. */
+static int write_file(const char *path, const struct fl_buf *b)
+{
+	char *tmp = fl_asprintf("%s.tmp.%d", path, (int)getpid());
+	FILE *f = fopen(tmp, "w");
+	int ok;
+
+	if (!f) {
+		fprintf(stderr, "faultlab report: cannot create '%s': %s\n", tmp, strerror(errno));
+		free(tmp);
+		return 1;
+	}
+	ok = fwrite(b->data, 1, b->len, f) == b->len;
+	ok &= fclose(f) == 0;
+	if (!ok || rename(tmp, path)) {
+		fprintf(stderr, "faultlab report: cannot write '%s': %s\n", path, strerror(errno));
+		unlink(tmp);
+		free(tmp);
+		return 1;
+	}
+	free(tmp);
+	return 0;
+}
+
 int cmd_report(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "db", required_argument, NULL, 'd' },
 		{ "capture", required_argument, NULL, 'c' },
 		{ "format", required_argument, NULL, 'f' },
+		{ "output", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	const char *dbpath = "faultlab.db", *format = "text";
+	const char *dbpath = "faultlab.db", *format = "text", *output = NULL;
 	struct fl_err err = { { 0 } };
 	struct fl_buf out = { 0 };
 	struct fl_report rep;
 	struct fl_db *db;
 	int64_t capture = 0;
-	int c;
+	int c, ret;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "d:c:f:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:c:f:o:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			dbpath = optarg;
@@ -65,6 +98,9 @@ int cmd_report(int argc, char **argv)
 			break;
 		case 'f':
 			format = optarg;
+			break;
+		case 'o':
+			output = optarg;
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
@@ -81,8 +117,10 @@ int cmd_report(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (strcmp(format, "text") && strcmp(format, "json")) {
-		fprintf(stderr, "faultlab report: unknown format '%s' (text or json)\n", format);
+	if (strcmp(format, "text") && strcmp(format, "json") && strcmp(format, "md") &&
+	    strcmp(format, "html")) {
+		fprintf(stderr, "faultlab report: unknown format '%s' (text, md, json or html)\n",
+			format);
 		return 2;
 	}
 	db = fl_db_open(dbpath, FL_DB_READ, &err);
@@ -97,11 +135,17 @@ int cmd_report(int argc, char **argv)
 	}
 	if (!strcmp(format, "json"))
 		fl_report_json(&rep, &out);
+	else if (!strcmp(format, "md"))
+		fl_report_md(&rep, &out);
+	else if (!strcmp(format, "html"))
+		fl_report_html(&rep, &out);
 	else
 		fl_report_text(&rep, &out);
-	fwrite(out.data, 1, out.len, stdout);
-	fl_buf_release(&out);
 	fl_report_release(&rep);
 	fl_db_close(db);
-	return 0;
+	ret = output ? write_file(output, &out) : 0;
+	if (!output)
+		fwrite(out.data, 1, out.len, stdout);
+	fl_buf_release(&out);
+	return ret;
 }
