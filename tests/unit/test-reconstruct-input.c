@@ -8,7 +8,8 @@
  *
  * T is in µs (decimals allowed, read exactly as ns), NAME a short event name
  * (table below) and the fields are those of capture/decode.h's a[] table by
- * their kernel names; comm= fills comm (block rwbs). Directives:
+ * their kernel names; comm= fills comm (block rwbs), cpu=N says which CPU
+ * it ran on (default: see test-reconstruct-encode.c). Directives:
  *
  *	@kernel RELEASE		uname.release        @arch ARCH
  *	@events sys:ev,...	events.enabled (default: all)
@@ -84,14 +85,16 @@ static uint64_t parse_us(const char *s)
 	return ns;
 }
 
-static void push_ev(struct recon_input *in, const struct fl_event *ev, int inst)
+static void push_ev(struct recon_input *in, const struct fl_event *ev, int inst, int cpu)
 {
 	if (in->n == in->cap) {
 		in->cap = in->cap ? in->cap * 2 : 64;
 		in->ev = fl_realloc(in->ev, in->cap * sizeof(*in->ev));
 		in->inst = fl_realloc(in->inst, in->cap * sizeof(*in->inst));
+		in->cpu = fl_realloc(in->cpu, in->cap * sizeof(*in->cpu));
 	}
 	in->ev[in->n] = *ev;
+	in->cpu[in->n] = cpu;
 	in->inst[in->n++] = inst;
 }
 
@@ -109,7 +112,7 @@ int recon_input_parse(struct recon_input *in, const char *text, struct fl_err *e
 		char line[1024], *tok, *save;
 		struct fl_event ev;
 		const struct in_type *ty;
-		int inst = 0;
+		int inst = 0, cpu = -1;
 
 		lineno++;
 		if (n >= sizeof(line))
@@ -172,6 +175,10 @@ int recon_input_parse(struct recon_input *in, const char *text, struct fl_err *e
 				inst = atoi(eq);
 				continue;
 			}
+			if (!strcmp(tok, "cpu")) {
+				cpu = atoi(eq);
+				continue;
+			}
 			if (!strcmp(tok, "comm")) {
 				snprintf(ev.comm, sizeof(ev.comm), "%s", eq);
 				continue;
@@ -195,7 +202,7 @@ int recon_input_parse(struct recon_input *in, const char *text, struct fl_err *e
 		}
 		if (ty->needs_sys && !ev.sys)
 			return fl_seterr(err, "line %d: %s needs sys=", lineno, ty->name);
-		push_ev(in, &ev, inst);
+		push_ev(in, &ev, inst, cpu);
 	}
 	fl_buf_release(&block);
 	if (*block_key)
@@ -207,6 +214,7 @@ void recon_input_release(struct recon_input *in)
 {
 	free(in->ev);
 	free(in->inst);
+	free(in->cpu);
 	fl_kv_release(&in->header);
 	fl_kv_release(&in->snap);
 	memset(in, 0, sizeof(*in));
@@ -295,10 +303,18 @@ int recon_run(const struct recon_input *in, const struct fl_event *evs, const in
 	      struct recon_out *o, struct fl_err *err)
 {
 	const struct fl_kv *snaps[1] = { &in->snap };
+
+	return recon_run_kv(&in->header, snaps, 1, evs, inst, n, 0, o, err);
+}
+
+int recon_run_kv(const struct fl_kv *header, const struct fl_kv *const *snaps, size_t nsnaps,
+		 const struct fl_event *evs, const int *inst, size_t n, uint64_t lost,
+		 struct recon_out *o, struct fl_err *err)
+{
 	struct fl_recon_opts opts = {
-		.header = &in->header,
+		.header = header,
 		.snapshots = snaps,
-		.nsnapshots = 1,
+		.nsnapshots = nsnaps,
 		.sink = { o, sink_fault, sink_wait, sink_op, sink_io },
 	};
 	struct fl_recon *r;
@@ -311,6 +327,8 @@ int recon_run(const struct recon_input *in, const struct fl_event *evs, const in
 	for (size_t i = 0; i < n; i++)
 		if (fl_recon_feed(r, &evs[i], inst ? inst[i] : 0, err) < 0)
 			goto fail;
+	if (lost)
+		fl_recon_note_lost(r, lost);
 	if (fl_recon_finish(r, err) < 0)
 		goto fail;
 	an = fl_recon_anomalies(r);

@@ -19,6 +19,7 @@ struct recon_input {
 	struct fl_kv snap;		/* maps/PID, tasks */
 	struct fl_event *ev;
 	int *inst;
+	int *cpu;			/* cpu=N of each event, -1 = not given */
 	size_t n, cap;
 };
 int recon_input_parse(struct recon_input *in, const char *text, struct fl_err *err);
@@ -38,5 +39,40 @@ struct recon_out {
 int recon_run(const struct recon_input *in, const struct fl_event *evs, const int *inst, size_t n,
 	      struct recon_out *o, struct fl_err *err);
 void recon_out_release(struct recon_out *o);
+/* The same with any header and snapshots (SNAPSHOT records, then the TRAILER), and
+ * the ring buffer's lost events (as ingest passes them). */
+int recon_run_kv(const struct fl_kv *header, const struct fl_kv *const *snaps, size_t nsnaps,
+		 const struct fl_event *evs, const int *inst, size_t n, uint64_t lost,
+		 struct recon_out *o, struct fl_err *err);
+
+/* ---- real captures of the text events (test-reconstruct-encode.c) ---- */
+
+#define RECON_FORMATS "golden/formats-x86_64-6.18"	/* under tests/ */
+
+struct rbenc;
+/* Encodes ev into a stream of e; *tep_id gets its format's id. */
+int recon_encode_event(struct rbenc *e, int stream, const struct fl_event *ev, int *tep_id,
+		       struct fl_err *err);
+/*
+ * Encodes in's events with this machine's formats into a .flc (in->header
+ * keys, in->snap as a SNAPSHOT): sub-buffers end after page_events events (0 =
+ * when full), DATA records hold per_record sub-buffers. Fills each in->ev's
+ * cpu and tep_id with what the decoder must give back.
+ */
+int recon_capture_encode(struct recon_input *in, unsigned page_events, size_t per_record,
+			 struct fl_buf *flc, struct fl_err *err);
+
+/* A capture decoded with the real decoder, events in merged order. */
+struct recon_capture {
+	struct fl_flc_reader *r;
+	struct fl_event *ev;
+	int *inst;			/* instance: 0 = main, 1.. others, as ingest numbers them */
+	size_t n;
+	uint64_t lost;			/* events the sub-buffers say were lost, all CPUs */
+};
+int recon_capture_decode(const struct fl_buf *flc, struct recon_capture *c, struct fl_err *err);
+/* Reconstructs c with its own header and snapshots, as ingest does. */
+int recon_capture_run(const struct recon_capture *c, struct recon_out *o, struct fl_err *err);
+void recon_capture_release(struct recon_capture *c);
 
 #endif
