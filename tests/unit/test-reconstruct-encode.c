@@ -276,6 +276,12 @@ static void check_events(const struct fl_event *want, const int *want_inst, size
 	}
 }
 
+void recon_check_decoded(const struct recon_input *in, const struct recon_capture *c,
+			 const char *what)
+{
+	check_events(in->ev, in->inst, in->n, c, what);
+}
+
 struct planned {
 	struct fl_event ev;
 	int stream;

@@ -74,5 +74,8 @@ int recon_capture_decode(const struct fl_buf *flc, struct recon_capture *c, stru
 /* Reconstructs c with its own header and snapshots, as ingest does. */
 int recon_capture_run(const struct recon_capture *c, struct recon_out *o, struct fl_err *err);
 void recon_capture_release(struct recon_capture *c);
+/* Checks (CHECK) that c holds exactly in's events, in order, with their instances. */
+void recon_check_decoded(const struct recon_input *in, const struct recon_capture *c,
+			 const char *what);
 
 #endif
