@@ -133,8 +133,8 @@ int recon_input_parse(struct recon_input *in, const char *text, struct fl_err *e
 		if (!line[0] || line[0] == '#')
 			continue;
 		if (line[0] == '@') {
-			char key[32], val[512] = "";
-			if (sscanf(line, "@%31s %511[^\n]", key, val) < 1)
+			char key[32], val[1024] = "";
+			if (sscanf(line, "@%31s %1023[^\n]", key, val) < 1)
 				return fl_seterr(err, "line %d: bad directive", lineno);
 			if (!strcmp(key, "kernel"))
 				fl_kv_addstr(&in->header, "uname.release", val);

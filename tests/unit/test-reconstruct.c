@@ -126,6 +126,14 @@ static const struct fl_fault *fault_by_id(const struct recon_out *o, int64_t id)
 	return NULL;
 }
 
+static const struct fl_lock_wait *wait_by_id(const struct recon_out *o, int64_t id)
+{
+	for (size_t i = 0; i < o->nwaits; i++)
+		if (o->waits[i].id == id)
+			return &o->waits[i];
+	return NULL;
+}
+
 static const struct fl_lock_wait *wait_of(const struct recon_out *o, int32_t tid, int nth)
 {
 	for (size_t i = 0; i < o->nwaits; i++)
@@ -259,7 +267,19 @@ FL_TEST(recon_golden_fork)
 		CHECK(f1 && f1->path == FL_PATH_VMA_RETRY_MMAP && f1->retry_drop == 1);
 		CHECK(f1 && f1->retry_io_miss == 1 && f1->io_wait_locked_ns == 600200 - 151200);
 		CHECK(f1 && f1->major && (f1->flags & FL_FF_EVICTED));
-		CHECK(f2 && f2->tid == 1003 && f2->path == FL_PATH_MMAP);
+		/* a kernel-mode fault behind the queued fork: trylock fails, then chain 2 */
+		CHECK(f2 && f2->tid == 1003 && f2->path == FL_PATH_MMAP && !f2->user);
+		CHECK(f2 && f2->mmap_wait_ns == 100 + (700900 - 210300));
+		{
+			const struct fl_lock_wait *w = wait_of(&o, 1003, 0);
+
+			CHECK(w && w->trylock && !w->success && w->writers_ahead == 1);
+			w = wait_of(&o, 1003, 1);
+			CHECK(w && w->blocker_tid == 1002 && w->chain == 2 && w->inversion);
+			w = wait_by_id(&o, 2);	/* fork's write wait behind 1001's I/O hold */
+			CHECK(w && w->tid == 1002 && w->write && w->blocker_tid == 1001 &&
+			      w->chain == 1);
+		}
 		CHECK(op && op->sys == FL_SYS_CLONE && op->child == 2000 && op->wrote);
 		CHECK(op && op->write_wait_ns == 601400 - 200200);
 		CHECK(op && op->write_hold_ns == 700400 - 601400);
@@ -284,6 +304,43 @@ FL_TEST(recon_golden_mid_fault)
 		CHECK(fault_by_id(&o, 1) && fault_by_id(&o, 1)->path == FL_PATH_VMA);
 		CHECK(fault_by_id(&o, 2) && (fault_by_id(&o, 2)->flags & FL_FF_UNFINISHED));
 		CHECK(fault_by_id(&o, 2) && fault_by_id(&o, 2)->anomalies);
+	}
+	recon_out_release(&o);
+	recon_input_release(&in);
+}
+
+/*
+ * 6.1 (no per-VMA locks): every fault with lock events is path mmap, each
+ * lock_mm_and_find_vma trylock a try; a fault without any is an anomaly, not
+ * a VMA-lock fault. The 5 s gap crosses a ring-buffer time extend.
+ */
+FL_TEST(recon_golden_kernel_6_1)
+{
+	struct recon_input in;
+	struct recon_out o;
+
+	if (run_case("kernel-6.1", &in, &o) == 0) {
+		CHECK_EQ_U64(o.nfaults, 7);
+		for (int64_t id = 1; id <= 6; id++) {
+			const struct fl_fault *f = fault_by_id(&o, id);
+
+			CHECKF(f && f->path == FL_PATH_MMAP && f->attempts == 1 && !f->major,
+			       "fault %lld", (long long)id);
+			CHECKF(f && f->mmap_hold_ns > 0 && f->mmap_wait_ns == 100, "fault %lld",
+			       (long long)id);
+		}
+		CHECK(fault_by_id(&o, 3) && !fault_by_id(&o, 3)->user);
+		/* in the mapping 1002's mmap created: anonymous, from the syscall */
+		CHECK(fault_by_id(&o, 4) && fault_by_id(&o, 4)->vma_kind == FL_VMA_ANON &&
+		      fault_by_id(&o, 4)->vma_start == 0x7f2000000000ULL);
+		CHECK(fault_by_id(&o, 5) && fault_by_id(&o, 5)->vma_kind == FL_VMA_FILE);
+		CHECK(fault_by_id(&o, 6) && fault_by_id(&o, 6)->start_ns == 5000150000ULL);
+		CHECK(fault_by_id(&o, 7) && fault_by_id(&o, 7)->path == FL_PATH_UNKNOWN);
+		CHECK(o.anomalies[FL_AN_FAULT_NO_LOCK] == 1);
+		CHECK_EQ_U64(o.nwaits, 7);
+		for (size_t i = 0; i < o.nwaits; i++)
+			CHECK(o.waits[i].write || o.waits[i].trylock);
+		CHECK(o.nops == 1 && o.ops[0].sys == FL_SYS_MMAP && o.ops[0].write_hold_ns == 1700);
 	}
 	recon_out_release(&o);
 	recon_input_release(&in);
