@@ -17,17 +17,31 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FAULT_COLS	32	/* columns of the fault table */
-#define FAULT_BATCH	32	/* fault rows per INSERT statement (like ingest's events) */
+#define BATCH_ROWS	32	/* rows per multi-row INSERT (as ingest does for events) */
+
+struct dbsink;
+typedef void (*bind_row_fn)(struct dbsink *s, sqlite3_stmt *st, int c0, const void *row);
+
+/*
+ * Rows of one derived table on their way in: copied into rows[] and inserted
+ * BATCH_ROWS at a time by one prepared multi-row statement; the remainder is
+ * inserted row by row at the end. Row order, and so every id, is unchanged.
+ */
+struct batch {
+	const char *table;
+	int ncols;			/* columns of the table */
+	size_t rowsize;			/* bytes of one struct in rows[] */
+	bind_row_fn bind;		/* binds a struct at columns c0+1 .. c0+ncols */
+	sqlite3_stmt *one, *many;
+	char *rows;			/* BATCH_ROWS structs */
+	int n;				/* structs waiting in rows[] */
+	uint64_t total;			/* rows added */
+};
 
 struct dbsink {
 	sqlite3 *db;
 	int64_t capture;
-	sqlite3_stmt *fault, *wait, *op, *io;
-	sqlite3_stmt *fault_many;		/* FAULT_BATCH rows at once */
-	struct fl_fault batch[FAULT_BATCH];	/* faults not yet inserted */
-	int nbatch;
-	uint64_t nfault, nwait;
+	struct batch fault, wait, op, io;
 };
 
 static int sqlfail(sqlite3 *db, struct fl_err *err, const char *what)
@@ -69,8 +83,9 @@ static int step(struct dbsink *s, sqlite3_stmt *st, struct fl_err *err, const ch
 }
 
 /* Binds one fault row at columns c0+1 .. c0+FAULT_COLS of st. */
-static void bind_fault(struct dbsink *s, sqlite3_stmt *st, int c0, const struct fl_fault *f)
+static void bind_fault(struct dbsink *s, sqlite3_stmt *st, int c0, const void *row)
 {
+	const struct fl_fault *f = row;
 	int c = c0 + 1;
 	bool file = f->flags & FL_FF_FILE_ID || f->ino;
 
@@ -114,39 +129,108 @@ static void bind_fault(struct dbsink *s, sqlite3_stmt *st, int c0, const struct 
 	bind_anomalies(st, c++, f->anomalies);
 }
 
-/* Inserts the batched faults: one multi-row statement when full, else row by row. */
-static int flush_faults(struct dbsink *s, struct fl_err *err)
+static int prep(sqlite3 *db, const char *sql, sqlite3_stmt **st, struct fl_err *err);
+
+static void batch_init(struct batch *b, const char *table, int ncols, size_t rowsize,
+		       bind_row_fn bind)
 {
+	b->table = table;
+	b->ncols = ncols;
+	b->rowsize = rowsize;
+	b->bind = bind;
+	b->rows = fl_malloc(BATCH_ROWS * rowsize);
+}
+
+static int batch_prepare(sqlite3 *db, struct batch *b, struct fl_err *err)
+{
+	struct fl_buf sql = { 0 };
+	int ret;
+
+	for (int rows = 1; rows <= BATCH_ROWS; rows += BATCH_ROWS - 1) {
+		fl_buf_reset(&sql);
+		fl_buf_addf(&sql, "INSERT INTO %s VALUES ", b->table);
+		for (int r = 0; r < rows; r++) {
+			fl_buf_addstr(&sql, r ? ",(" : "(");
+			for (int c = 0; c < b->ncols; c++)
+				fl_buf_addstr(&sql, c ? ",?" : "?");
+			fl_buf_addstr(&sql, ")");
+		}
+		ret = prep(db, sql.data, rows == 1 ? &b->one : &b->many, err);
+		if (ret < 0)
+			break;
+	}
+	fl_buf_release(&sql);
+	return ret;
+}
+
+/* Inserts the waiting rows: one multi-row statement when full, else row by row. */
+static int batch_flush(struct dbsink *s, struct batch *b, struct fl_err *err)
+{
+	char what[48];
 	int ret = 0;
 
-	if (s->nbatch == FAULT_BATCH) {
-		for (int i = 0; i < FAULT_BATCH; i++)
-			bind_fault(s, s->fault_many, i * FAULT_COLS, &s->batch[i]);
-		ret = step(s, s->fault_many, err, "insert fault");
+	snprintf(what, sizeof(what), "insert %s", b->table);
+	if (b->n == BATCH_ROWS) {
+		for (int i = 0; i < BATCH_ROWS; i++)
+			b->bind(s, b->many, i * b->ncols, b->rows + i * b->rowsize);
+		ret = step(s, b->many, err, what);
 	} else {
-		for (int i = 0; i < s->nbatch && !ret; i++) {
-			bind_fault(s, s->fault, 0, &s->batch[i]);
-			ret = step(s, s->fault, err, "insert fault");
+		for (int i = 0; i < b->n && !ret; i++) {
+			b->bind(s, b->one, 0, b->rows + i * b->rowsize);
+			ret = step(s, b->one, err, what);
 		}
 	}
-	s->nbatch = 0;
+	b->n = 0;
 	return ret;
+}
+
+static int batch_add(struct dbsink *s, struct batch *b, const void *row, struct fl_err *err)
+{
+	memcpy(b->rows + b->n++ * b->rowsize, row, b->rowsize);
+	b->total++;
+	return b->n == BATCH_ROWS ? batch_flush(s, b, err) : 0;
+}
+
+static void batch_release(struct batch *b)
+{
+	sqlite3_finalize(b->one);
+	sqlite3_finalize(b->many);
+	free(b->rows);
+	memset(b, 0, sizeof(*b));
 }
 
 static int put_fault(void *arg, const struct fl_fault *f, struct fl_err *err)
 {
 	struct dbsink *s = arg;
 
-	s->batch[s->nbatch++] = *f;
-	s->nfault++;
-	return s->nbatch == FAULT_BATCH ? flush_faults(s, err) : 0;
+	return batch_add(s, &s->fault, f, err);
 }
 
 static int put_wait(void *arg, const struct fl_lock_wait *w, struct fl_err *err)
 {
 	struct dbsink *s = arg;
-	sqlite3_stmt *st = s->wait;
-	int c = 1;
+
+	return batch_add(s, &s->wait, w, err);
+}
+
+static int put_op(void *arg, const struct fl_writer_op *op, struct fl_err *err)
+{
+	struct dbsink *s = arg;
+
+	return batch_add(s, &s->op, op, err);
+}
+
+static int put_io(void *arg, const struct fl_io *io, struct fl_err *err)
+{
+	struct dbsink *s = arg;
+
+	return batch_add(s, &s->io, io, err);
+}
+
+static void bind_wait(struct dbsink *s, sqlite3_stmt *st, int c0, const void *row)
+{
+	const struct fl_lock_wait *w = row;
+	int c = c0 + 1;
 
 	sqlite3_bind_int64(st, c++, s->capture);
 	sqlite3_bind_int64(st, c++, w->id);
@@ -178,15 +262,13 @@ static int put_wait(void *arg, const struct fl_lock_wait *w, struct fl_err *err)
 	else
 		sqlite3_bind_null(st, c++);
 	bind_anomalies(st, c++, w->anomalies);
-	s->nwait++;
-	return step(s, st, err, "insert lock_wait");
 }
 
-static int put_op(void *arg, const struct fl_writer_op *op, struct fl_err *err)
+
+static void bind_op(struct dbsink *s, sqlite3_stmt *st, int c0, const void *row)
 {
-	struct dbsink *s = arg;
-	sqlite3_stmt *st = s->op;
-	int c = 1;
+	const struct fl_writer_op *op = row;
+	int c = c0 + 1;
 
 	sqlite3_bind_int64(st, c++, s->capture);
 	sqlite3_bind_int64(st, c++, op->id);
@@ -211,14 +293,13 @@ static int put_op(void *arg, const struct fl_writer_op *op, struct fl_err *err)
 	sqlite3_bind_int64(st, c++, (int64_t)op->blocked_ns);
 	bind_nz(st, c++, op->child);
 	bind_anomalies(st, c++, op->anomalies);
-	return step(s, st, err, "insert writer_op");
 }
 
-static int put_io(void *arg, const struct fl_io *io, struct fl_err *err)
+
+static void bind_io(struct dbsink *s, sqlite3_stmt *st, int c0, const void *row)
 {
-	struct dbsink *s = arg;
-	sqlite3_stmt *st = s->io;
-	int c = 1;
+	const struct fl_io *io = row;
+	int c = c0 + 1;
 
 	sqlite3_bind_int64(st, c++, s->capture);
 	sqlite3_bind_int64(st, c++, io->id);
@@ -234,8 +315,8 @@ static int put_io(void *arg, const struct fl_io *io, struct fl_err *err)
 	sqlite3_bind_int64(st, c++, io->error);
 	sqlite3_bind_int(st, c++, (int)io->waiters);
 	bind_nz(st, c++, io->first_waiter);
-	return step(s, st, err, "insert io");
 }
+
 
 /* Rebuilds one section of capture_kv as a struct fl_kv. */
 static int load_section(sqlite3 *db, int64_t capture, const char *section, struct fl_kv *kv,
@@ -304,11 +385,10 @@ void fl_recon_db_abort(struct fl_recon_db *rd)
 {
 	if (!rd)
 		return;
-	sqlite3_finalize(rd->s.fault);
-	sqlite3_finalize(rd->s.fault_many);
-	sqlite3_finalize(rd->s.wait);
-	sqlite3_finalize(rd->s.op);
-	sqlite3_finalize(rd->s.io);
+	batch_release(&rd->s.fault);
+	batch_release(&rd->s.wait);
+	batch_release(&rd->s.op);
+	batch_release(&rd->s.io);
 	fl_recon_free(rd->r);
 	fl_kv_release(&rd->header);
 	fl_kv_release(&rd->trailer);
@@ -358,29 +438,12 @@ struct fl_recon_db *fl_recon_db_begin(sqlite3 *db, int64_t capture_id, struct fl
 		if (exec(db, sql, err) < 0)
 			goto fail;
 	}
-	{
-		struct fl_buf sql = { 0 };
-
-		fl_buf_addstr(&sql, "INSERT INTO fault VALUES ");
-		for (int r = 0; r < FAULT_BATCH; r++) {
-			fl_buf_addstr(&sql, r ? ",(" : "(");
-			for (int c = 0; c < FAULT_COLS; c++)
-				fl_buf_addstr(&sql, c ? ",?" : "?");
-			fl_buf_addstr(&sql, ")");
-		}
-		if (prep(db, sql.data, &rd->s.fault_many, err) < 0) {
-			fl_buf_release(&sql);
-			goto fail;
-		}
-		fl_buf_release(&sql);
-	}
-	if (prep(db, "INSERT INTO fault VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,"
-		     "?,?,?,?,?,?,?)", &rd->s.fault, err) < 0 ||
-	    prep(db, "INSERT INTO lock_wait VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-		 &rd->s.wait, err) < 0 ||
-	    prep(db, "INSERT INTO writer_op VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-		 &rd->s.op, err) < 0 ||
-	    prep(db, "INSERT INTO io VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &rd->s.io, err) < 0)
+	batch_init(&rd->s.fault, "fault", 32, sizeof(struct fl_fault), bind_fault);
+	batch_init(&rd->s.wait, "lock_wait", 24, sizeof(struct fl_lock_wait), bind_wait);
+	batch_init(&rd->s.op, "writer_op", 21, sizeof(struct fl_writer_op), bind_op);
+	batch_init(&rd->s.io, "io", 14, sizeof(struct fl_io), bind_io);
+	if (batch_prepare(db, &rd->s.fault, err) < 0 || batch_prepare(db, &rd->s.wait, err) < 0 ||
+	    batch_prepare(db, &rd->s.op, err) < 0 || batch_prepare(db, &rd->s.io, err) < 0)
 		goto fail;
 	{
 		struct fl_recon_opts opts = {
@@ -413,7 +476,9 @@ int fl_recon_db_end(struct fl_recon_db *rd, uint64_t lost, uint64_t *events_out,
 
 	if (lost)
 		fl_recon_note_lost(rd->r, lost);
-	if (fl_recon_finish(rd->r, err) < 0 || flush_faults(&rd->s, err) < 0)
+	if (fl_recon_finish(rd->r, err) < 0 || batch_flush(&rd->s, &rd->s.fault, err) < 0 ||
+	    batch_flush(&rd->s, &rd->s.wait, err) < 0 || batch_flush(&rd->s, &rd->s.op, err) < 0 ||
+	    batch_flush(&rd->s, &rd->s.io, err) < 0)
 		goto out;
 	/* anomalies and the run's own row */
 	if (sqlite3_prepare_v2(db, "INSERT INTO recon_anomaly VALUES (?, ?, ?)", -1, &q, NULL) !=
