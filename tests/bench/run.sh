@@ -117,16 +117,19 @@ trap 'exit 143' TERM HUP
 # read-ahead window of 8 MiB (seen on the project's virtio disk) times 16
 # exceeds a 64 MiB cgroup: read-ahead evicts itself and the thrash stalls at
 # about 0 rounds/s (all threads in memcg reclaim under page_cache_ra_order);
-# at 128 KiB it does 100+ rounds/s. BENCH_READ_AHEAD_KB=N sets it for the
-# bench and restores it at the end; by default it is left alone and reported.
+# at 128 KiB it does 100+ rounds/s. The bench sets it to the kernel's default
+# of 128 KiB (VM_READAHEAD_PAGES) and restores it at the end;
+# BENCH_READ_AHEAD_KB=N chooses another size, BENCH_READ_AHEAD_KB=keep
+# leaves the disk as it is. The value used is printed with the figures.
 disk=$(df --output=source "$tmp" 2>/dev/null | tail -1)
 ra_file=/sys/class/block/$(basename "$disk")/queue/read_ahead_kb
 [ -e "$ra_file" ] || ra_file=/sys/class/block/$(basename "$disk")/../queue/read_ahead_kb
 ra=$(cat "$ra_file" 2>/dev/null || echo "?")
-if [ -n "${BENCH_READ_AHEAD_KB:-}" ]; then
+BENCH_READ_AHEAD_KB=${BENCH_READ_AHEAD_KB:-128}
+if [ "$BENCH_READ_AHEAD_KB" != keep ] && [ "$BENCH_READ_AHEAD_KB" != "$ra" ]; then
 	ra_saved=$ra
 	echo "$BENCH_READ_AHEAD_KB" > "$ra_file" || die "cannot set '$ra_file'"
-	ra="$BENCH_READ_AHEAD_KB (set by BENCH_READ_AHEAD_KB; was $ra_saved)"
+	ra="$BENCH_READ_AHEAD_KB (set for the bench; was $ra_saved)"
 fi
 
 T0=$(date +%s)
