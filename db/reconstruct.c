@@ -426,7 +426,12 @@ static bool att_miss(const struct fl_recon *r, const struct fault_st *f)
 {
 	bool fm_known = f->row.flags & FL_FF_FILE_ID;
 
-	if (f->att_add_cover || f->att_issue)
+	if (f->att_add_cover)
+		return true;
+	/* A file fault whose index is known, with the insert tracepoint on: only an insert
+	 * covering the index is a miss; a read it issued was async readahead
+	 * (do_async_mmap_readahead on a PG_readahead hit), which returns no VM_FAULT_MAJOR. */
+	if (f->att_issue && !(fm_known && r->k.add_tp))
 		return true;
 	if (f->att_add_any && !fm_known)
 		return true;
