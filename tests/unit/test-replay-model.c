@@ -1,0 +1,260 @@
+/*
+ * The model driver on synthetic op streams: the direction of each policy from
+ * the kernel's rules (kernel-semantics.md §5, §6, §7, §8), determinism, and
+ * small hand-checked cases. These are not tuned to published numbers: the
+ * scenario is the ioretry thrash in miniature (16 threads, each mmap / read
+ * every page / munmap of its own 16 MiB file, page cache of 2 MiB, 2 CPUs) plus
+ * a thread that forks every 2 ms.
+ */
+#include "tests/unit/test.h"
+
+#include <stdlib.h>
+
+#include "arch/kver.h"
+#include "replay/run-metrics.h"
+
+#define VMA_FILE_RO (FL_MVMA_READ | FL_MVMA_SHARED | FL_MVMA_FILE | FL_MVMA_MAP_PAGES)
+
+static void thrash(struct fl_model_input *in, int nt, int rounds, uint64_t cap, bool forker)
+{
+	fl_model_input_init(in);
+	in->capacity_pages = cap;
+	in->ncpus = 2;
+	in->kver = FL_KVER(6, 18);
+	for (int i = 0; i < nt; i++) {
+		uint32_t f = fl_model_add_file(in, 4096);
+		struct fl_model_thread *t = fl_model_add_thread(in, 100 + i, 0);
+		uint64_t base = 0x100000000ULL + (uint64_t)i * (32 << 20);
+
+		t->start_ns = i * 1000;
+		for (int r = 0; r < rounds; r++) {
+			struct fl_op *o = fl_model_add_op(t);
+
+			o->kind = FL_OP_MMAP;
+			o->addr = base;
+			o->len = 16 << 20;
+			o->file = f;
+			o->arg = VMA_FILE_RO;
+			for (int p = 0; p < 4096; p++) {
+				o = fl_model_add_op(t);
+				o->kind = FL_OP_TOUCH;
+				o->addr = base + (uint64_t)p * 4096;
+				o->cpu_ns = 30;
+			}
+			o = fl_model_add_op(t);
+			o->kind = FL_OP_MUNMAP;
+			o->addr = base;
+			o->len = 16 << 20;
+		}
+	}
+	if (forker) {
+		struct fl_model_thread *t = fl_model_add_thread(in, 999, 0);
+
+		in->mm_forked = calloc(2, sizeof(*in->mm_forked));
+		in->mm_forked[1] = 1;
+		for (int k = 0; k < 40; k++) {
+			struct fl_op *o = fl_model_add_op(t);
+
+			o->kind = FL_OP_FORK;
+			o->sleep_ns = 2000000;
+			o->child_mm = 1;
+		}
+	}
+}
+
+static int run(const struct fl_model_input *in, const char *pol, struct fl_model_run *r,
+	       struct fl_metrics *m)
+{
+	struct fl_err err;
+	uint32_t bits;
+
+	if (fl_policy_parse(pol, &bits, &err) < 0 || fl_model_run(in, bits, 1, r, &err) < 0) {
+		fl_test_fail(__FILE__, __LINE__, "%s: %s", pol, err.msg);
+		return -1;
+	}
+	fl_model_metrics(r, m);
+	return 0;
+}
+
+FL_TEST(replay_policy_names)
+{
+	struct fl_err err;
+	uint32_t p;
+	char b[128];
+
+	CHECK(fl_policy_parse("mainline", &p, &err) == 0 && p == 0);
+	CHECK(fl_policy_parse("vma-retry+uptodate-no-retry-wb", &p, &err) == 0);
+	CHECK(p == (FL_POL_VMA_RETRY | FL_POL_UPTODATE_NO_RETRY_WB));
+	CHECK(!strcmp(fl_policy_name(p, b), "vma-retry+uptodate-no-retry-wb"));
+	CHECK(fl_policy_parse("hold-vma-io+vma-retry", &p, &err) < 0);
+	CHECK(strstr(err.msg, "do not combine") != NULL);
+	CHECK(fl_policy_parse("no-vma-lock+retry-hard", &p, &err) < 0);
+	CHECK(fl_policy_parse("vma-retry+retry-hard", &p, &err) < 0);
+	CHECK(fl_policy_parse("bogus", &p, &err) < 0 && strstr(err.msg, "'bogus'"));
+	CHECK(fl_policy_parse("fork-cow-only+hold-vma-io", &p, &err) == 0);
+}
+
+/* Mainline on the thrash: retries after I/O go to mmap_lock, some miss the page cache. */
+FL_TEST(replay_thrash_mainline_retries)
+{
+	struct fl_model_input in;
+	struct fl_model_run r;
+	struct fl_metrics m;
+
+	thrash(&in, 16, 2, 512, false);
+	if (run(&in, "mainline", &r, &m) == 0) {
+		CHECK(m.retry_drop > 1000);
+		CHECK(m.retry_io_miss > 0);
+		CHECK(m.path_vma_retry_mmap > 1000);
+		CHECK(m.path_vma > 0);
+		CHECK(m.mmap_read_acq >= m.path_vma_retry_mmap);
+		CHECK(m.mmap_write_acq == 16 * 2 * 2);	/* mmap + munmap per round */
+		CHECK(r.win.n > 0 && r.win.total_ns >= r.win.cpu_wait_ns + r.win.mmap_wait_ns);
+		CHECK(r.touches_nofault > 0);		/* fault-around mapped the neighbours */
+		CHECK_EQ_U64(r.anomalies, 0);
+		fl_model_run_release(&r);
+	}
+	fl_model_input_release(&in);
+}
+
+/* §8: retrying under the VMA lock removes the mmap fallback and the misses it causes;
+ * holding the VMA lock across I/O removes the drops but fork waits behind the I/O. */
+FL_TEST(replay_thrash_policy_directions)
+{
+	struct fl_model_input in;
+	struct fl_model_run r0, r1, r2;
+	struct fl_metrics m0, m1, m2;
+
+	thrash(&in, 16, 2, 512, true);
+	if (run(&in, "mainline", &r0, &m0) || run(&in, "vma-retry", &r1, &m1) ||
+	    run(&in, "hold-vma-io", &r2, &m2))
+		goto out;
+	CHECK(m0.path_vma_retry_mmap > 1000);
+	CHECKF(m1.path_vma_retry_mmap * 100 < m0.path_vma_retry_mmap,
+	       "vma-retry left %llu of %llu mmap fallbacks",
+	       (unsigned long long)m1.path_vma_retry_mmap,
+	       (unsigned long long)m0.path_vma_retry_mmap);
+	CHECK(m1.path_vma_retry_vma > 1000);
+	CHECKF(m1.miss_drop_pct < m0.miss_drop_pct, "miss/drop %.3f vs %.3f", m1.miss_drop_pct,
+	       m0.miss_drop_pct);
+	CHECK(m1.mmap_read_wait_us.total < m0.mmap_read_wait_us.total);
+	CHECK(m1.mmap_read_acq * 10 < m0.mmap_read_acq);
+	CHECK_EQ_U64(m2.retry_drop, 0);
+	CHECK(m2.io_wait_locked_us > 0 && m0.io_wait_locked_us < m2.io_wait_locked_us);
+	CHECK(m2.fork_count == 40 && m0.fork_count == 40);
+	CHECKF(m2.fork_blocked_us > 10 * (m0.fork_blocked_us + 1), "fork blocked %.1f vs %.1f",
+	       m2.fork_blocked_us, m0.fork_blocked_us);
+	CHECK(r2.vma_write_wait_ns > r0.vma_write_wait_ns);
+	fl_model_run_release(&r0);
+	fl_model_run_release(&r1);
+	fl_model_run_release(&r2);
+out:
+	fl_model_input_release(&in);
+}
+
+/* Same input, policy and seed: byte-identical JSON; another seed changes I/O draws. */
+FL_TEST(replay_deterministic_json)
+{
+	struct fl_model_input in;
+	struct fl_model_run a, b;
+	struct fl_buf ja = { 0 }, jb = { 0 };
+	struct fl_err err;
+	uint64_t lat[] = { 100000, 250000, 400000, 900000 };
+
+	thrash(&in, 8, 1, 512, true);
+	in.io_lat_ns = malloc(sizeof(lat));
+	memcpy(in.io_lat_ns, lat, sizeof(lat));
+	in.nio_lat = 4;
+	CHECK(fl_model_run(&in, FL_POL_VMA_RETRY, 7, &a, &err) == 0);
+	CHECK(fl_model_run(&in, FL_POL_VMA_RETRY, 7, &b, &err) == 0);
+	fl_model_run_json(&a, 1, &ja);
+	fl_model_run_json(&b, 1, &jb);
+	CHECK(ja.len > 100 && ja.len == jb.len && !memcmp(ja.data, jb.data, ja.len));
+	CHECK(strstr(ja.data, "\"policy\": \"vma-retry\"") && strstr(ja.data, "\"kernel\": \"6.18\""));
+	fl_model_run_release(&b);
+	fl_buf_reset(&jb);
+	CHECK(fl_model_run(&in, FL_POL_VMA_RETRY, 8, &b, &err) == 0);
+	fl_model_run_json(&b, 1, &jb);
+	CHECK(ja.len != jb.len || memcmp(ja.data, jb.data, ja.len));
+	fl_model_run_release(&a);
+	fl_model_run_release(&b);
+	fl_buf_release(&ja);
+	fl_buf_release(&jb);
+	fl_model_input_release(&in);
+}
+
+/* One thread, hand-checked: a cold file read fault under 6.18 drops the VMA lock for I/O and
+ * retries under mmap_lock; under 6.1 (and no-vma-lock) it starts there; a kernel-mode fault
+ * always does; loongarch before 6.18 has no VMA lock. */
+static void one_fault(struct fl_model_input *in, const char *arch, int kver, uint8_t flags)
+{
+	struct fl_model_thread *t;
+	struct fl_op *o;
+	uint32_t f;
+
+	fl_model_input_init(in);
+	in->arch = arch;
+	in->kver = kver;
+	f = fl_model_add_file(in, 64);
+	fl_model_add_vma(in, 0, 0x10000, 0x10000 + 64 * 4096, VMA_FILE_RO, f, 0);
+	t = fl_model_add_thread(in, 1, 0);
+	o = fl_model_add_op(t);
+	o->kind = FL_OP_FAULT;
+	o->addr = 0x10000 + 5 * 4096;
+	o->flags = flags;
+}
+
+FL_TEST(replay_single_fault_paths)
+{
+	struct fl_model_input in;
+	struct fl_model_run r;
+	struct fl_metrics m;
+
+	one_fault(&in, "x86_64", FL_KVER(6, 18), 0);
+	if (!run(&in, "mainline", &r, &m)) {
+		CHECK(m.path_vma_retry_mmap == 1 && m.retry_drop == 1 && m.retry_io_miss == 0);
+		CHECK(m.faults_major == 1 && m.mmap_read_acq == 1);
+		CHECK(r.faults[0].attempts == 2 && r.faults[0].io_wait_ns > 150000);
+		CHECK(r.faults[0].io_wait_locked_ns == 0);
+		fl_model_run_release(&r);
+	}
+	if (!run(&in, "vma-retry", &r, &m)) {
+		CHECK(m.path_vma_retry_vma == 1 && m.mmap_read_acq == 0);
+		fl_model_run_release(&r);
+	}
+	if (!run(&in, "hold-vma-io", &r, &m)) {
+		CHECK(m.path_vma == 1 && m.retry_drop == 0 && r.faults[0].attempts == 1);
+		CHECK(r.faults[0].io_wait_locked_ns == r.faults[0].io_wait_ns);
+		fl_model_run_release(&r);
+	}
+	if (!run(&in, "no-vma-lock", &r, &m)) {
+		CHECK(m.path_mmap == 1 && m.retry_drop == 1 && m.mmap_read_acq == 2);
+		fl_model_run_release(&r);
+	}
+	fl_model_input_release(&in);
+
+	one_fault(&in, "x86_64", FL_KVER(6, 18), FL_OPF_KERNEL);
+	if (!run(&in, "mainline", &r, &m)) {
+		CHECK(m.faults_kernel == 1 && m.path_mmap == 1);
+		fl_model_run_release(&r);
+	}
+	fl_model_input_release(&in);
+	one_fault(&in, "x86_64", FL_KVER(6, 6), 0);	/* file fault: RETRY at once, no drop */
+	if (!run(&in, "mainline", &r, &m)) {
+		CHECK(m.path_vma_retry_mmap == 1 && m.retry_drop == 1 && r.faults[0].attempts == 3);
+		fl_model_run_release(&r);
+	}
+	fl_model_input_release(&in);
+	one_fault(&in, "loongarch", FL_KVER(6, 12), 0);
+	if (!run(&in, "mainline", &r, &m)) {
+		CHECK(m.path_mmap == 1);
+		fl_model_run_release(&r);
+	}
+	fl_model_input_release(&in);
+	one_fault(&in, "loongarch", FL_KVER(6, 18), FL_OPF_WRITE);	/* write to a RO VMA */
+	if (!run(&in, "mainline", &r, &m)) {
+		CHECK(r.segv == 1 && m.path_vma == 1);	/* >= 6.10: answered under the VMA lock */
+		fl_model_run_release(&r);
+	}
+	fl_model_input_release(&in);
+}
