@@ -149,10 +149,26 @@ int recon_capture_encode(struct recon_input *in, unsigned page_events, size_t pe
 		return -1;
 	cpus = (int)fl_kv_getu64(rbenc_meta(e), "cpus", 1);
 	rbenc_set_page_events(e, page_events);
-	for (size_t i = 0; i < in->n; i++) {
-		struct fl_event *ev = &in->ev[i];
-		int cpu = in->cpu && in->cpu[i] >= 0 ? in->cpu[i] : default_cpu(ev, cpus);
-		int id;
+	for (size_t i = 0; i <= in->n; i++) {
+		struct fl_event *ev;
+		int cpu, id;
+
+		for (size_t l = 0; l < in->nlost; l++) {
+			const struct recon_lost *lo = &in->lost[l];
+
+			if (lo->at != i)
+				continue;
+			if (lo->cpu < 0 || lo->cpu >= cpus || lo->inst < 0 || lo->inst > 1) {
+				fl_seterr(err, "@lost %d %llu %d out of range", lo->cpu,
+					  (unsigned long long)lo->n, lo->inst);
+				goto out;
+			}
+			rbenc_lost(e, lo->inst * cpus + lo->cpu, lo->n, true);
+		}
+		if (i == in->n)
+			break;
+		ev = &in->ev[i];
+		cpu = in->cpu && in->cpu[i] >= 0 ? in->cpu[i] : default_cpu(ev, cpus);
 
 		if (cpu >= cpus || in->inst[i] < 0 || in->inst[i] > 1) {
 			fl_seterr(err, "event %zu: cpu %d / instance %d out of range", i + 1, cpu,

@@ -15,6 +15,9 @@
  *	@events sys:ev,...	events.enabled (default: all)
  *	@maps PID ... @end	a /proc/PID/maps snapshot
  *	@tasks ... @end		"tid tgid prio policy comm" lines
+ *	@lost CPU N [INST]	CPU's ring buffer (of instance INST, default 0) lost N
+ *				events here: the next sub-buffer of its capture says so
+ *				(the text events fed directly report the same total)
  *
  * The same parsed events feed the reconstructor directly, and are encoded
  * into real ring-buffer sub-buffers by test-reconstruct-encode.c.
@@ -149,6 +152,17 @@ int recon_input_parse(struct recon_input *in, const char *text, struct fl_err *e
 				snprintf(block_key, sizeof(block_key), "maps/%s", val);
 			else if (!strcmp(key, "tasks"))
 				snprintf(block_key, sizeof(block_key), "tasks");
+			else if (!strcmp(key, "lost")) {
+				struct recon_lost l = { .at = in->n };
+				unsigned long long n = 0;
+
+				if (sscanf(val, "%d %llu %d", &l.cpu, &n, &l.inst) < 2 || !n)
+					return fl_seterr(err, "line %d: @lost CPU N [INST]", lineno);
+				l.n = n;
+				in->lost = fl_realloc(in->lost, (in->nlost + 1) * sizeof(*in->lost));
+				in->lost[in->nlost++] = l;
+				in->lost_total += l.n;
+			}
 			else
 				return fl_seterr(err, "line %d: unknown directive '%s'", lineno, key);
 			continue;
@@ -215,6 +229,7 @@ void recon_input_release(struct recon_input *in)
 	free(in->ev);
 	free(in->inst);
 	free(in->cpu);
+	free(in->lost);
 	fl_kv_release(&in->header);
 	fl_kv_release(&in->snap);
 	memset(in, 0, sizeof(*in));
@@ -304,7 +319,7 @@ int recon_run(const struct recon_input *in, const struct fl_event *evs, const in
 {
 	const struct fl_kv *snaps[1] = { &in->snap };
 
-	return recon_run_kv(&in->header, snaps, 1, evs, inst, n, 0, o, err);
+	return recon_run_kv(&in->header, snaps, 1, evs, inst, n, in->lost_total, o, err);
 }
 
 int recon_run_kv(const struct fl_kv *header, const struct fl_kv *const *snaps, size_t nsnaps,

@@ -300,6 +300,7 @@ FL_TEST(recon_golden_mid_fault)
 		CHECK(o.anomalies[FL_AN_MID_HOLD] == 1);
 		CHECK(o.anomalies[FL_AN_SYSEXIT_NO_ENTER] == 1);
 		CHECK(o.anomalies[FL_AN_OPEN_AT_END] >= 1);
+		CHECK(o.anomalies[FL_AN_LOST_EVENTS] == 3);	/* from the sub-buffer header */
 		CHECK(o.nfaults == 2);
 		CHECK(fault_by_id(&o, 1) && fault_by_id(&o, 1)->path == FL_PATH_VMA);
 		CHECK(fault_by_id(&o, 2) && (fault_by_id(&o, 2)->flags & FL_FF_UNFINISHED));

@@ -21,6 +21,13 @@ struct recon_input {
 	int *inst;
 	int *cpu;			/* cpu=N of each event, -1 = not given */
 	size_t n, cap;
+	struct recon_lost {		/* @lost CPU N [INST]: a ring buffer overflowed */
+		size_t at;		/* before event `at` (n: after the last) */
+		int cpu, inst;
+		uint64_t n;		/* events lost */
+	} *lost;
+	size_t nlost;
+	uint64_t lost_total;		/* sum of lost[].n */
 };
 int recon_input_parse(struct recon_input *in, const char *text, struct fl_err *err);
 void recon_input_release(struct recon_input *in);
