@@ -956,8 +956,10 @@ static int load_events(struct ingest *in, const struct fl_ingest_opts *opts)
 			ev->type = FL_EV_OTHER;
 		in->inst[in->nbuf] = src->instance ? (uint8_t)src->instance(src->arg) : 0;
 		account(in, ev, in->inst[in->nbuf]);
-		/* issue 3: reconstruct as we go, rather than reading the events back */
-		if (fl_recon_db_feed(in->recon, ev, in->inst[in->nbuf], in->err) < 0)
+		/* issue 3: reconstruct as we go, rather than reading the events back; in
+		 * system mode (and a trace.dat) every buffer holds recorded tasks */
+		if (fl_recon_db_feed(in->recon, ev, in->system_mode ? 0 : in->inst[in->nbuf],
+				     in->err) < 0)
 			return -1;
 		if (++in->nbuf == ROWS_PER_INSERT && flush_events(in))
 			return -1;

@@ -539,13 +539,14 @@ int fl_recon_run_db(sqlite3 *db, int64_t capture_id, uint64_t *events_out, struc
 	int64_t first = 0, last = -1;
 	bool own_tx = sqlite3_get_autocommit(db);
 	uint64_t lost = 0;
+	bool system_mode;
 	int rc, ret = -1;
 
 	if (own_tx && exec(db, "BEGIN IMMEDIATE", err) < 0)
 		return -1;
 	/* the capture's id range */
-	if (sqlite3_prepare_v2(db, "SELECT event_first_id, event_last_id FROM capture WHERE id = ?",
-			       -1, &q, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(db, "SELECT event_first_id, event_last_id, mode IS NOT 'command' "
+			       "FROM capture WHERE id = ?", -1, &q, NULL) != SQLITE_OK) {
 		sqlfail(db, err, "read capture");
 		goto out;
 	}
@@ -559,6 +560,8 @@ int fl_recon_run_db(sqlite3 *db, int64_t capture_id, uint64_t *events_out, struc
 		first = sqlite3_column_int64(q, 0);
 		last = sqlite3_column_int64(q, 1);
 	}
+	/* as ingest: in system mode (and a trace.dat) every buffer holds recorded tasks */
+	system_mode = sqlite3_column_int(q, 2);
 	sqlite3_finalize(q);
 	q = NULL;
 	rd = fl_recon_db_begin(db, capture_id, err);
@@ -588,7 +591,7 @@ int fl_recon_run_db(sqlite3 *db, int64_t capture_id, uint64_t *events_out, struc
 		ev.ts = (uint64_t)sqlite3_column_int64(q, 0);
 		ev.cpu = (uint16_t)sqlite3_column_int(q, 1);
 		ev.tid = sqlite3_column_int(q, 2);
-		inst = sqlite3_column_int(q, 3);
+		inst = system_mode ? 0 : sqlite3_column_int(q, 3);
 		ev.type = (uint16_t)sqlite3_column_int(q, 4);
 		ev.sys = (uint16_t)sqlite3_column_int(q, 5);
 		ev.tep_id = 0;
