@@ -41,8 +41,10 @@ struct ev_map {
 };
 
 static const struct ev_map ev_maps[] = {
-	{ FL_EV_PF_USER, "exceptions", "page_fault_user", { "address", "ip", "error_code" }, NULL, NULL },
-	{ FL_EV_PF_KERNEL, "exceptions", "page_fault_kernel", { "address", "ip", "error_code" }, NULL, NULL },
+	{ FL_EV_PF_USER, "exceptions", "page_fault_user", { "address", "ip", "error_code" },
+	  NULL, NULL },
+	{ FL_EV_PF_KERNEL, "exceptions", "page_fault_kernel", { "address", "ip", "error_code" },
+	  NULL, NULL },
 	{ FL_EV_MMAP_LOCK_START, "mmap_lock", "mmap_lock_start_locking",
 	  { "mm", "write", "memcg_id" }, NULL, NULL },
 	{ FL_EV_MMAP_LOCK_ACQUIRED, "mmap_lock", "mmap_lock_acquire_returned",
@@ -70,10 +72,12 @@ static const struct ev_map ev_maps[] = {
 	  { "dev", "sector", "nr_sector", "error" }, "rwbs", NULL },
 	{ FL_EV_MEMCG_RECLAIM_BEGIN, "vmscan", "mm_vmscan_memcg_reclaim_begin",
 	  { "order", "gfp_flags" }, NULL, NULL },
-	{ FL_EV_MEMCG_RECLAIM_END, "vmscan", "mm_vmscan_memcg_reclaim_end", { "nr_reclaimed" }, NULL, NULL },
+	{ FL_EV_MEMCG_RECLAIM_END, "vmscan", "mm_vmscan_memcg_reclaim_end", { "nr_reclaimed" },
+	  NULL, NULL },
 	{ FL_EV_DIRECT_RECLAIM_BEGIN, "vmscan", "mm_vmscan_direct_reclaim_begin",
 	  { "order", "gfp_flags" }, NULL, NULL },
-	{ FL_EV_DIRECT_RECLAIM_END, "vmscan", "mm_vmscan_direct_reclaim_end", { "nr_reclaimed" }, NULL, NULL },
+	{ FL_EV_DIRECT_RECLAIM_END, "vmscan", "mm_vmscan_direct_reclaim_end", { "nr_reclaimed" },
+	  NULL, NULL },
 	{ FL_EV_SYS_EXIT, "syscalls", NULL, { "ret" }, NULL, NULL },
 };
 

@@ -5,15 +5,21 @@
  * is encoded into a real capture of this machine's ring buffer
  * (test-reconstruct-encode.c), decoded with the real decoder, reconstructed,
  * and its rows compared with expected.txt, which was checked by hand against
- * kernel-semantics.md; FL_UPDATE_GOLDEN=1 rewrites it. Beside
+ * kernel-semantics.md; FL_UPDATE_GOLDEN=1 rewrites it. The same capture file,
+ * ingested into a database, must hold the same fault, lock_wait and anomaly
+ * rows, and the text events fed directly must give the same rows. Beside
  * the text comparison every case asserts the facts it exists for, so a golden
  * file regenerated carelessly still cannot hide a wrong path or count.
  */
 #include "tests/unit/test.h"
 #include "tests/unit/test-reconstruct.h"
 
+#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "db/db.h"
 
 static char *slurp(const char *path)
 {
@@ -59,14 +65,159 @@ static void golden_compare(const char *dir, const char *name, const char *text)
 	free(want);
 }
 
+static const struct fl_fault *fault_by_id(const struct recon_out *o, int64_t id)
+{
+	for (size_t i = 0; i < o->nfaults; i++)
+		if (o->faults[i].id == id)
+			return &o->faults[i];
+	return NULL;
+}
+
+static const struct fl_lock_wait *wait_by_id(const struct recon_out *o, int64_t id)
+{
+	for (size_t i = 0; i < o->nwaits; i++)
+		if (o->waits[i].id == id)
+			return &o->waits[i];
+	return NULL;
+}
+
+static const struct fl_lock_wait *wait_of(const struct recon_out *o, int32_t tid, int nth)
+{
+	for (size_t i = 0; i < o->nwaits; i++)
+		if (o->waits[i].tid == tid && nth-- == 0)
+			return &o->waits[i];
+	return NULL;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/*
+ * faultlab ingest of the same capture file: the database's fault, lock_wait
+ * and recon_anomaly rows are the reconstruction's rows (the path a user's
+ * capture takes: file -> ingest source -> decoder -> reconstruction -> SQLite).
+ */
+static void ingest_compare(const char *name, const struct fl_buf *flc, const struct recon_out *o)
+{
+	char dir[] = "/tmp/faultlab-recon-XXXXXX", cap[300], dbp[300];
+	struct fl_err err = { "" };
+	struct fl_ingest_src src = { 0 };
+	struct fl_ingest_stats st = { 0 };
+	struct fl_db *db = NULL;
+	sqlite3_stmt *q = NULL;
+	struct fl_buf got = { 0 }, want = { 0 };
+	FILE *f;
+
+	if (!mkdtemp(dir)) {
+		CHECKF(0, "mkdtemp failed");
+		return;
+	}
+	snprintf(cap, sizeof(cap), "%s/%s.flc", dir, name);
+	snprintf(dbp, sizeof(dbp), "%s/faultlab.db", dir);
+	f = fopen(cap, "wb");
+	CHECK(f && fwrite(flc->data, 1, flc->len, f) == flc->len);
+	if (f)
+		fclose(f);
+	if (fl_ingest_src_open(&src, cap, &err) < 0) {
+		CHECKF(0, "%s: ingest source: %s", name, err.msg);
+		goto out;
+	}
+	db = fl_db_open(dbp, FL_DB_WRITE, &err);
+	CHECKF(db, "%s: %s", name, err.msg);
+	if (!db || fl_db_ingest(db, &src, NULL, &st, &err) < 0) {
+		CHECKF(!db, "%s: ingest: %s", name, err.msg);
+		goto out;
+	}
+	for (int64_t id = 1; id <= (int64_t)o->nfaults; id++) {
+		const struct fl_fault *x = fault_by_id(o, id);
+
+		if (!x)
+			continue;
+		fl_buf_addf(&want, "f %lld %d %s %u %u %u %d %llu %llu %llu %llu %llu %llu\n",
+			    (long long)x->id, x->tid, fl_fault_path_name(x->path), x->attempts,
+			    x->retry_drop, x->retry_io_miss, x->major,
+			    (unsigned long long)x->start_ns, (unsigned long long)x->end_ns,
+			    (unsigned long long)x->io_wait_ns,
+			    (unsigned long long)x->io_wait_locked_ns,
+			    (unsigned long long)x->mmap_wait_ns, (unsigned long long)x->mmap_hold_ns);
+	}
+	for (int64_t id = 1; id <= (int64_t)o->nwaits; id++) {
+		const struct fl_lock_wait *w = wait_by_id(o, id);
+
+		if (!w)
+			continue;
+		fl_buf_addf(&want, "w %lld %d %d %d %d %llu %llu %llu %u %d\n", (long long)w->id,
+			    w->tid, w->write, w->trylock, w->success,
+			    (unsigned long long)w->start_ns, (unsigned long long)w->acquired_ns,
+			    (unsigned long long)w->released_ns, w->chain, w->blocker_tid);
+	}
+	{
+		/* anomalies by name, as the query orders them */
+		const char *names[FL_AN__COUNT];
+		int na = 0;
+
+		for (int a = 0; a < FL_AN__COUNT; a++)
+			if (o->anomalies[a])
+				names[na++] = fl_anomaly_name(a);
+		qsort(names, na, sizeof(*names), cmp_str);
+		for (int k = 0; k < na; k++)
+			for (int a = 0; a < FL_AN__COUNT; a++)
+				if (o->anomalies[a] && !strcmp(fl_anomaly_name(a), names[k]))
+					fl_buf_addf(&want, "a %s %llu\n", names[k],
+						    (unsigned long long)o->anomalies[a]);
+	}
+	CHECK(sqlite3_prepare_v2(fl_db_sqlite(db),
+		"SELECT 'f', id, tid, path, attempts, retry_drop, retry_io_miss, major, start_ns, "
+		"end_ns, io_wait_ns, io_wait_locked_ns, mmap_wait_ns, mmap_hold_ns, 1 "
+		"FROM fault WHERE capture = ?1 "
+		"UNION ALL SELECT 'w', id, tid, write, trylock, success, start_ns, "
+		"coalesce(acquired_ns, 0), coalesce(released_ns, 0), chain, "
+		"coalesce(blocker_tid, 0), 0, 0, 0, 2 FROM lock_wait WHERE capture = ?1 "
+		"UNION ALL SELECT 'a', kind, count, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3 "
+		"FROM recon_anomaly WHERE capture = ?1 AND count > 0 ORDER BY 15, 2",
+		-1, &q, NULL) == SQLITE_OK);
+	if (!q)
+		goto out;
+	sqlite3_bind_int64(q, 1, st.capture_id);
+	while (sqlite3_step(q) == SQLITE_ROW) {
+		int ncol = *sqlite3_column_text(q, 0) == 'f' ? 14 :
+			   *sqlite3_column_text(q, 0) == 'w' ? 11 : 3;
+
+		for (int c = 0; c < ncol; c++)
+			fl_buf_addf(&got, "%s%s", c ? " " : "", sqlite3_column_text(q, c));
+		fl_buf_addstr(&got, "\n");
+	}
+	CHECKF(got.data && want.data && !strcmp(got.data, want.data),
+	       "%s: the database after ingest differs from the rows:\n%s--- rows:\n%s", name,
+	       got.data ? got.data : "", want.data ? want.data : "");
+out:
+	if (q)
+		sqlite3_finalize(q);
+	fl_buf_release(&st.warnings);
+	if (db)
+		fl_db_close(db);
+	fl_ingest_src_close(&src);
+	fl_buf_release(&got);
+	fl_buf_release(&want);
+	unlink(cap);
+	snprintf(cap, sizeof(cap), "%s-wal", dbp);
+	unlink(cap);
+	snprintf(cap, sizeof(cap), "%s-shm", dbp);
+	unlink(cap);
+	unlink(dbp);
+	rmdir(dir);
+}
+
 /*
  * Loads a case and runs it as ingest would see it: the text events are
  * encoded into this machine's ring-buffer sub-buffers (4 events to a
  * sub-buffer, 2 sub-buffers to a DATA record, so that the case spans many of
  * each), written as a capture, decoded by the real decoder (which must give
  * back exactly the events of the text, in the same order), reconstructed,
- * and the rows compared with expected.txt. The text events fed directly must
- * give the same rows.
+ * and the rows compared with expected.txt. The text events fed directly, and
+ * faultlab ingest of the capture file, must give the same rows.
  */
 static int run_case(const char *name, struct recon_input *in, struct recon_out *o)
 {
@@ -110,36 +261,13 @@ static int run_case(const char *name, struct recon_input *in, struct recon_out *
 	       err.msg);
 	CHECKF(direct.text.data && o->text.data && !strcmp(direct.text.data, o->text.data),
 	       "%s: the decoded capture and the text events give different rows", name);
+	ingest_compare(name, &flc, o);
 	ret = 0;
 out:
 	recon_out_release(&direct);
 	recon_capture_release(&c);
 	fl_buf_release(&flc);
 	return ret;
-}
-
-static const struct fl_fault *fault_by_id(const struct recon_out *o, int64_t id)
-{
-	for (size_t i = 0; i < o->nfaults; i++)
-		if (o->faults[i].id == id)
-			return &o->faults[i];
-	return NULL;
-}
-
-static const struct fl_lock_wait *wait_by_id(const struct recon_out *o, int64_t id)
-{
-	for (size_t i = 0; i < o->nwaits; i++)
-		if (o->waits[i].id == id)
-			return &o->waits[i];
-	return NULL;
-}
-
-static const struct fl_lock_wait *wait_of(const struct recon_out *o, int32_t tid, int nth)
-{
-	for (size_t i = 0; i < o->nwaits; i++)
-		if (o->waits[i].tid == tid && nth-- == 0)
-			return &o->waits[i];
-	return NULL;
 }
 
 FL_TEST(recon_golden_vma_only)
