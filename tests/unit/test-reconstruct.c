@@ -507,7 +507,7 @@ FL_TEST(recon_kernel_rules)
 	}
 }
 
-/* The same fault sequence on 6.1 and 6.18: an mmap_lock-free user fault is an anomaly only on 6.1. */
+/* The same faults on 6.1 and 6.18: a user fault without mmap_lock is an anomaly on 6.1 only. */
 FL_TEST(recon_fault_without_lock_by_kernel)
 {
 	const char *text = "@arch x86_64\n"
