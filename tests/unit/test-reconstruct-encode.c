@@ -18,15 +18,19 @@
  * The tests here prove the encoder itself: encode -> decode gives the same
  * struct fl_event for every type (time extends, records over 112 bytes,
  * full and partly filled sub-buffers, lost-event flags, the global
- * instance), and libtraceevent's own printer reads an encoded sub-buffer as
- * the format's print fmt says.
+ * instance); libtraceevent's own printer reads an encoded sub-buffer as the
+ * format's print fmt says; the records the kernel wrote in the decoder's
+ * golden case have the sizes the encoder gives; and the stored formats are
+ * the running kernel's when it is the one they were copied from.
  */
 #include "tests/unit/test.h"
 #include "tests/unit/test-reconstruct.h"
 #include "tests/unit/rbenc.h"
 
+#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event-parse.h>
 #include <kbuffer.h>
@@ -712,5 +716,89 @@ FL_TEST(rbenc_sizes_match_kernel)
 out:
 	kbuffer_free(kb);
 	fl_buf_release(&raw);
+	rbenc_free(e);
+}
+
+/*
+ * The stored formats are this machine's: on the kernel they were copied from
+ * (same uname release), every one equals tracefs's text; and together they
+ * cover the whole default event set that kernel has.
+ */
+FL_TEST(rbenc_formats_live)
+{
+	static const char *const sets[] = { "golden/formats-x86_64-6.18",
+					    "golden/decode-x86_64-6.18" };
+	struct fl_err err = { "" };
+	struct rbenc *e = rbenc_new(fl_test_path(RECON_FORMATS), &err);
+	struct fl_buf mine = { 0 }, live = { 0 };
+	char rel[256] = "", path[1024];
+	const char *want;
+	int compared = 0;
+	FILE *f;
+
+	CHECKF(e, "rbenc_new: %s", err.msg);
+	if (!e)
+		return;
+	want = fl_kv_getstr(rbenc_meta(e), "uname.release");
+	f = fopen("/proc/sys/kernel/osrelease", "r");
+	if (f) {
+		if (fgets(rel, sizeof(rel), f))
+			rel[strcspn(rel, "\n")] = 0;
+		fclose(f);
+	}
+	if (!want || strcmp(rel, want) || access("/sys/kernel/tracing/events/header_page", R_OK)) {
+		rbenc_free(e);
+		FL_SKIP("not the kernel the formats were copied from, or no tracefs");
+	}
+	for (size_t s = 0; s < FL_ARRAY_SIZE(sets); s++) {
+		DIR *dd = opendir(fl_test_path(sets[s]));
+		struct dirent *de;
+
+		CHECK(dd);
+		while (dd && (de = readdir(dd))) {
+			char sys[128], *ev;
+
+			if (strncmp(de->d_name, "format.", 7))
+				continue;
+			snprintf(sys, sizeof(sys), "%s", de->d_name + 7);
+			ev = strchr(sys, '.');
+			if (!ev)
+				continue;
+			*ev++ = 0;
+			snprintf(path, sizeof(path), "%s/%s", fl_test_path(sets[s]), de->d_name);
+			fl_buf_reset(&mine);
+			fl_buf_reset(&live);
+			CHECK(fl_buf_read_file(&mine, path, &err) == 0);
+			snprintf(path, sizeof(path), "/sys/kernel/tracing/events/%s/%s/format", sys, ev);
+			CHECKF(fl_buf_read_file(&live, path, &err) == 0, "%s", err.msg);
+			CHECKF(mine.len == live.len && !memcmp(mine.data, live.data, mine.len),
+			       "%s differs from the stored format", path);
+			compared++;
+		}
+		if (dd)
+			closedir(dd);
+	}
+	CHECK(compared >= 40);
+	/* every default-set event this kernel has is stored */
+	for (size_t i = 0; i < FL_ARRAY_SIZE(ev_maps); i++) {
+		if (!ev_maps[i].name)
+			continue;
+		snprintf(path, sizeof(path), "/sys/kernel/tracing/events/%s/%s/format",
+			 ev_maps[i].sys, ev_maps[i].name);
+		if (!access(path, R_OK))
+			CHECKF(rbenc_event_id(e, ev_maps[i].sys, ev_maps[i].name) >= 0,
+			       "%s:%s has no stored format", ev_maps[i].sys, ev_maps[i].name);
+	}
+	for (int s = FL_SYS_MMAP; s < FL_SYS__COUNT; s++)
+		for (int x = 0; x < 2; x++) {
+			char name[64];
+
+			snprintf(name, sizeof(name), "sys_%s_%s", x ? "exit" : "enter",
+				 fl_sys_name(s));
+			CHECKF(rbenc_event_id(e, "syscalls", name) >= 0, "syscalls:%s not stored",
+			       name);
+		}
+	fl_buf_release(&mine);
+	fl_buf_release(&live);
 	rbenc_free(e);
 }
