@@ -256,10 +256,10 @@ static int load_dir(struct rbenc *e, const char *dir, int depth, struct fl_err *
 	fl_buf_reset(&b);
 	snprintf(path, sizeof(path), "%s/header_page", dir);
 	if (fl_buf_read_file(&b, path, err) == 0 && b.len) {
-		if (e->hp)
+		if (e->hp) {
 			fl_seterr(err, "'%s' has a header_page and so has its base", dir);
-		if (e->hp)
 			goto out;
+		}
 		e->hp = fl_malloc(b.len + 1);
 		memcpy(e->hp, b.data, b.len);
 		e->hp[b.len] = 0;
