@@ -15,20 +15,17 @@
 #include "report/report.h"
 
 static const char usage_text[] =
-	"usage: faultlab report [--db DB] [--capture ID] [--format text|md|json|html] [-o FILE] [ID]\n"
-	"\n"
-	"The fault and lock picture of one ingested capture: lost events and anomalies\n"
-	"first, faults and the ioretry retry table (retry_drop, retry_io_miss,\n"
-	"miss_drop_pct, faults by path), the mmap_lock table (acquisitions, wait\n"
-	"total/avg/p50/p99/max, histogram), top waiters and blockers, forks, per\n"
-	"process detail, and every metric of the shared vocabulary by name.\n"
-	"\n"
-	"  -d, --db DB         database (default faultlab.db)\n"
-	"  -c, --capture ID    capture id (default: the latest; 'faultlab info DB' lists them)\n"
-	"  -f, --format FMT    text (default), md (GitHub markdown), json, or html (one\n"
-	"                      self-contained page with SVG plots)\n"
-	"  -o, --output FILE   write the report to FILE instead of stdout\n"
-	"  -h, --help          this text\n";
+	"usage: faultlab report [--db DB] [--capture ID] [--format text|md|json|html] [-o FILE] "
+	"[ID]\n\nThe fault and lock picture of one ingested capture: lost events and "
+	"anomalies\nfirst, faults and the ioretry retry table (retry_drop, "
+	"retry_io_miss,\nmiss_drop_pct, faults by path), the mmap_lock table (acquisitions, "
+	"wait\ntotal/avg/p50/p99/max, histogram), top waiters and blockers, forks, per\nprocess "
+	"detail, and every metric of the shared vocabulary by name.\n\n  -d, --db DB         "
+	"database (default faultlab.db)\n  -c, --capture ID    capture id (default: the latest; "
+	"'faultlab info DB' lists them)\n  -f, --format FMT    text (default), md (GitHub "
+	"markdown), json, or html (one\n                      self-contained page with SVG "
+	"plots)\n  -o, --output FILE   write the report to FILE instead of stdout\n  -h, --help   "
+	"       this text\n";
 
 static int parse_id(const char *s, int64_t *id)
 {

@@ -17,6 +17,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -468,7 +469,8 @@ void fl_html_esc(struct fl_buf *out, const char *s)
 static const char css[] =
 	"body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;margin:24px auto;"
 	"max-width:1180px;padding:0 16px;color:#1d2330;background:#fff}"
-	"h1{font-size:22px;margin:0 0 8px}h3{font-size:15px;margin:20px 0 6px}h2{font-size:17px;margin:28px 0 8px;"
+	"h1{font-size:22px;margin:0 0 8px}h3{font-size:15px;margin:20px 0 6px}"
+	"h2{font-size:17px;margin:28px 0 8px;"
 	"border-bottom:1px solid #d8dde6;padding-bottom:3px}"
 	"p{margin:4px 0}"
 	".warn{background:#fff4e5;border:1px solid #f0a030;border-left:6px solid #e07000;"
@@ -524,7 +526,8 @@ void fl_doc_html(const struct fl_doc *d, fl_doc_figure_fn fig, void *arg, struct
 			}
 			fl_buf_addstr(out, "\n<thead><tr>");
 			for (int c = 0; c < t->ncols; c++) {
-				fl_buf_addf(out, "<th class=\"%s\">", t->left & (1u << c) ? "t" : "n");
+				fl_buf_addf(out, "<th class=\"%s\">",
+					    t->left & (1u << c) ? "t" : "n");
 				fl_html_esc(out, t->head[c]);
 				fl_buf_addstr(out, "</th>");
 			}

@@ -23,8 +23,8 @@
 #define PROCS_SHOWN	16	/* processes with a section of their own (all are in JSON) */
 
 static const char *const bin_names[FL_HIST_BINS] = {
-	"[0, 1 µs)", "[1, 10 µs)", "[10, 100 µs)", "[100 µs, 1 ms)", "[1, 10 ms)", "[10, 100 ms)",
-	"[100 ms, ∞)",
+	"[0, 1 µs)", "[1, 10 µs)", "[10, 100 µs)", "[100 µs, 1 ms)", "[1, 10 ms)",
+	"[10, 100 ms)", "[100 ms, ∞)",
 };
 
 const char *fl_report_bin_name(int i)
@@ -98,9 +98,9 @@ static void warnings(const struct fl_report *r, struct fl_doc *d)
 				fl_buf_addf(&b, "%scpu %d: %" PRIu64, b.len ? ", " : "", c,
 					    r->lost_cpu[c]);
 		fl_doc_warn(d, "incomplete trace: the ring buffer dropped %" PRIu64 " events (%s). "
-			    "Every count below is a lower bound, and waits, holds and fault latencies "
-			    "that span a gap may be wrong.", r->events_lost, b.len ? b.data : "per-CPU "
-			    "counts unknown");
+			    "Every count below is a lower bound, and waits, holds and fault "
+			    "latencies that span a gap may be wrong.", r->events_lost,
+			    b.len ? b.data : "per-CPU counts unknown");
 		fl_buf_release(&b);
 	}
 	if (!r->complete)
@@ -108,8 +108,8 @@ static void warnings(const struct fl_report *r, struct fl_doc *d)
 			    "the numbers cover only the part that survived.",
 			    r->truncated ? "truncated" : "damaged", cap_int(r, "bytes_lost"));
 	if (!r->recon)
-		fl_doc_warn(d, "this capture has no reconstruction (no recon row): the fault and lock "
-			    "metrics below are empty; re-ingest it with this faultlab.");
+		fl_doc_warn(d, "this capture has no reconstruction (no recon row): the fault and "
+			    "lock metrics below are empty; re-ingest it with this faultlab.");
 	if (r->anomalies.n) {
 		struct fl_buf b = { 0 };
 		uint64_t total = 0;
@@ -119,26 +119,26 @@ static void warnings(const struct fl_report *r, struct fl_doc *d)
 				    r->anomalies.v[i].i);
 			total += (uint64_t)r->anomalies.v[i].i;
 		}
-		fl_doc_warn(d, "the reconstruction met %" PRIu64 " anomalies (%s): events it could not "
-			    "explain, counted and never fatal. Rows touched by one are flagged (column "
-			    "'anomalies' of fault, lock_wait, writer_op); numbers derived from them may "
-			    "be wrong.", total, b.data);
+		fl_doc_warn(d, "the reconstruction met %" PRIu64 " anomalies (%s): events it "
+			    "could not explain, counted and never fatal. Rows touched by one are "
+			    "flagged (column 'anomalies' of fault, lock_wait, writer_op); numbers "
+			    "derived from them may be wrong.", total, b.data);
 		fl_buf_release(&b);
 	}
 	if (r->recon && !r->fault_tp)
-		fl_doc_warn(d, "no page-fault tracepoint in this capture (architecture %s): faults, "
-			    "paths, retries and fault latency cannot be observed and read 0; the "
-			    "mmap_lock numbers still hold.", or(cap_str(r, "arch"), "?"));
+		fl_doc_warn(d, "no page-fault tracepoint in this capture (architecture %s): "
+			    "faults, paths, retries and fault latency cannot be observed and read "
+			    "0; the mmap_lock numbers still hold.", or(cap_str(r, "arch"), "?"));
 	if (r->recon && r->fault_tp && !r->filemap_fault_tp)
 		fl_doc_warn(d, "filemap:mm_filemap_fault is missing (kernel %d.%d, added in 6.12): "
 			    "retry_io_miss counts any page-cache insert during a retry and may "
 			    "overcount.", r->kernel_major, r->kernel_minor);
 	if (r->recon && r->fault_tp &&
 	    (m->faults_user != r->faults_user || m->faults_kernel != r->faults_kernel))
-		fl_doc_warn(d, "the reconstruction has %" PRIu64 " user and %" PRIu64 " kernel fault "
-			    "rows but the capture holds %" PRIu64 " and %" PRIu64 " page-fault events "
-			    "of followed tasks.", m->faults_user, m->faults_kernel, r->faults_user,
-			    r->faults_kernel);
+		fl_doc_warn(d, "the reconstruction has %" PRIu64 " user and %" PRIu64 " kernel "
+			    "fault rows but the capture holds %" PRIu64 " and %" PRIu64
+			    " page-fault events of followed tasks.", m->faults_user,
+			    m->faults_kernel, r->faults_user, r->faults_kernel);
 	if (m->path_unknown)
 		fl_doc_warn(d, "%" PRIu64 " faults have a path the events do not decide "
 			    "(path_unknown), e.g. the capture began inside them.", m->path_unknown);
@@ -154,10 +154,10 @@ static void faults(const struct fl_report *r, struct fl_doc *d)
 	struct fl_table *t;
 
 	fl_doc_heading(d, 2, "faults", "Faults");
-	fl_doc_para(d, "Fault latency is the fault's window in the trace (page_fault event to its last "
-		    "attributable event): a lower bound, since stock kernels trace no fault exit. "
-		    "I/O blocked time is D-state time outside mmap_lock waits; 'locked' is the part "
-		    "spent holding mmap_lock or a VMA lock.");
+	fl_doc_para(d, "Fault latency is the fault's window in the trace (page_fault event to its "
+		    "last attributable event): a lower bound, since stock kernels trace no fault "
+		    "exit. I/O blocked time is D-state time outside mmap_lock waits; 'locked' is "
+		    "the part spent holding mmap_lock or a VMA lock.");
 	t = fl_doc_table(d, NULL, 10, "<scope", "faults_user", "faults_kernel", "faults_major",
 			 "io_wait_us", "io_wait_locked_us", "latency p50 µs", "p99 µs", "max µs",
 			 "makespan_us");
@@ -179,11 +179,12 @@ static void faults(const struct fl_report *r, struct fl_doc *d)
 	}
 
 	fl_doc_heading(d, 2, "retry", "Retries (ioretry form)");
-	fl_doc_para(d, "retry_drop = the ioretry RETRY_MMAP_DROP (attempts that dropped the fault lock "
-		    "and returned RETRY); retry_io_miss = RETRY_IO_MISS (retried attempts that missed "
-		    "the page cache again); miss_drop_pct = 100 × retry_io_miss / retry_drop. "
-		    "Faults by path: vma (per-VMA lock only), vma_retry_mmap (VMA attempt returned "
-		    "RETRY, finished under mmap_lock), vma_retry_vma, mmap (started under mmap_lock).");
+	fl_doc_para(d, "retry_drop = the ioretry RETRY_MMAP_DROP (attempts that dropped the fault "
+		    "lock and returned RETRY); retry_io_miss = RETRY_IO_MISS (retried attempts "
+		    "that missed the page cache again); miss_drop_pct = 100 × retry_io_miss / "
+		    "retry_drop. Faults by path: vma (per-VMA lock only), vma_retry_mmap (VMA "
+		    "attempt returned RETRY, finished under mmap_lock), vma_retry_vma, mmap "
+		    "(started under mmap_lock).");
 	t = fl_doc_table(d, NULL, 10, "<scope", "faults", "retry_drop", "retry_io_miss",
 			 "miss_drop_pct", "path_vma", "path_vma_retry_mmap", "path_vma_retry_vma",
 			 "path_mmap", "path_unknown");
@@ -223,7 +224,9 @@ static void lock_table(struct fl_doc *d, const char *caption, const struct fl_me
 		fl_table_row(t);
 		fl_table_cell(t, "%s", rows[k]);
 		for (int w = 0; w < 2; w++) {
-			const double v[5] = { s[w]->total, s[w]->avg, s[w]->p50, s[w]->p99, s[w]->max };
+			const double v[5] = {
+				s[w]->total, s[w]->avg, s[w]->p50, s[w]->p99, s[w]->max,
+			};
 
 			fl_table_us(t, v[k]);
 		}
@@ -240,8 +243,8 @@ static void mmap_lock(const struct fl_report *r, struct fl_doc *d)
 {
 	fl_doc_heading(d, 2, "mmap_lock", "mmap_lock");
 	fl_doc_para(d, "Wait = start_locking to acquire_returned. An acquisition is a successful "
-		    "acquire; a downgrade counts as a read acquisition with no wait; failed trylocks "
-		    "are not acquisitions. Percentiles are nearest-rank.");
+		    "acquire; a downgrade counts as a read acquisition with no wait; failed "
+		    "trylocks are not acquisitions. Percentiles are nearest-rank.");
 	lock_table(d, "whole capture", &r->m);
 	fl_doc_figure(d, FL_FIG_HIST);
 	fl_doc_figure(d, FL_FIG_CDF);
@@ -281,10 +284,10 @@ static void contention(const struct fl_report *r, struct fl_doc *d)
 	struct fl_table *t;
 
 	fl_doc_heading(d, 2, "contention", "Contention");
-	fl_doc_para(d, "A chained wait queued behind a writer that was itself waiting (chain >= 2); "
-		    "an inversion is a wait whose waiter had a higher priority than the thread it "
-		    "waited for. A blocker is the nearest queued writer, else the write holder, else "
-		    "the reader holder; only traced tasks can be seen.");
+	fl_doc_para(d, "A chained wait queued behind a writer that was itself waiting (chain >= "
+		    "2); an inversion is a wait whose waiter had a higher priority than the "
+		    "thread it waited for. A blocker is the nearest queued writer, else the write "
+		    "holder, else the reader holder; only traced tasks can be seen.");
 	t = fl_doc_table(d, NULL, 4, "<scope", "chained_waits", "max_chain", "inversions");
 	for (size_t i = 0; i <= r->nprocs; i++) {
 		const struct fl_report_proc *p = i ? &r->procs[i - 1] : NULL;
@@ -368,12 +371,13 @@ static void proc_summary(struct fl_doc *d, const struct fl_report_proc *p)
 	fl_fmt_us(lmax, sizeof(lmax), m->fault_latency_max_us);
 	fl_fmt_us(io, sizeof(io), m->io_wait_us);
 	fl_fmt_us(iol, sizeof(iol), m->io_wait_locked_us);
-	fl_doc_para(d, "faults %" PRIu64 " user, %" PRIu64 " kernel, %" PRIu64 " major; retry_drop %"
-		    PRIu64 ", retry_io_miss %" PRIu64 " (%.2f%%); fault latency p50 %s µs, p99 %s µs, "
-		    "max %s µs; I/O blocked %s µs (%s µs holding a lock); forks %" PRIu64 "; chained "
-		    "waits %" PRIu64 ", inversions %" PRIu64 ".", m->faults_user, m->faults_kernel,
-		    m->faults_major, m->retry_drop, m->retry_io_miss, m->miss_drop_pct, l50, l99, lmax,
-		    io, iol, m->fork_count, m->chained_waits, m->inversions);
+	fl_doc_para(d, "faults %" PRIu64 " user, %" PRIu64 " kernel, %" PRIu64 " major; "
+		    "retry_drop %" PRIu64 ", retry_io_miss %" PRIu64 " (%.2f%%); fault latency "
+		    "p50 %s µs, p99 %s µs, max %s µs; I/O blocked %s µs (%s µs holding a "
+		    "lock); forks %" PRIu64 "; chained waits %" PRIu64 ", inversions %" PRIu64 ".",
+		    m->faults_user, m->faults_kernel, m->faults_major, m->retry_drop,
+		    m->retry_io_miss, m->miss_drop_pct, l50, l99, lmax, io, iol, m->fork_count,
+		    m->chained_waits, m->inversions);
 }
 
 static void processes(const struct fl_report *r, struct fl_doc *d)
@@ -389,8 +393,8 @@ static void processes(const struct fl_report *r, struct fl_doc *d)
 	qsort(order, r->nprocs, sizeof(*order), cmp_activity);
 	fl_doc_heading(d, 2, "processes", "Per process");
 	if (n < r->nprocs)
-		fl_doc_para(d, "The %zu most active of %zu processes (all are in the JSON report).", n,
-			    r->nprocs);
+		fl_doc_para(d, "The %zu most active of %zu processes (all are in the JSON report).",
+			    n, r->nprocs);
 	for (size_t i = 0; i < n; i++) {
 		const struct fl_report_proc *p = order[i];
 		char *cap;
@@ -428,8 +432,8 @@ static void vocabulary(const struct fl_report *r, struct fl_doc *d)
 	struct mrow m;
 
 	fl_doc_heading(d, 2, "metrics", "Metrics");
-	fl_doc_para(d, "The whole capture in the shared vocabulary (DESIGN.md), by the names of the "
-		    "JSON report; times in µs.");
+	fl_doc_para(d, "The whole capture in the shared vocabulary (DESIGN.md), by the names of "
+		    "the JSON report; times in µs.");
 	m.t = fl_doc_table(d, NULL, 2, "<metric", "value");
 	fl_metrics_foreach(&r->m, metric_row, &m);
 	for (size_t i = 0; i < r->metrics.n; i++) {

@@ -276,7 +276,8 @@ static sqlite3_stmt *prep(struct ctx *c, const char *q, struct fl_err *err)
 	sqlite3_stmt *st = NULL;
 
 	if (sqlite3_prepare_v2(c->sql, q, -1, &st, NULL) != SQLITE_OK) {
-		sqlfail(c->db, err, "read the reconstruction (re-ingest the capture with this faultlab)");
+		sqlfail(c->db, err, "read the reconstruction (re-ingest the capture with this "
+			    "faultlab)");
 		return NULL;
 	}
 	sqlite3_bind_int64(st, 1, c->r->capture_id);
@@ -528,8 +529,8 @@ static int load_forks(struct ctx *c, struct fl_err *err)
 	st = prep(c, "SELECT o.id, o.tid, coalesce(o.tgid, 0), coalesce(o.child, 0), t.comm, "
 		  "o.enter_ns, o.write_wait_ns, o.write_hold_ns, o.blocked_ns FROM writer_op o "
 		  "LEFT JOIN task t ON t.capture = o.capture AND t.tid = o.tid "
-		  "WHERE o.capture = ?1 AND o.wrote AND o.sys IN ('clone', 'clone3', 'fork', 'vfork') "
-		  "ORDER BY o.write_hold_ns DESC, o.id LIMIT ?2", err);
+		  "WHERE o.capture = ?1 AND o.wrote AND o.sys IN ('clone', 'clone3', 'fork', "
+		  "'vfork') ORDER BY o.write_hold_ns DESC, o.id LIMIT ?2", err);
 	if (!st || !bw) {
 		sqlite3_finalize(st);
 		sqlite3_finalize(bw);
@@ -569,7 +570,8 @@ static int load_samples(struct ctx *c, struct fl_err *err)
 	int rc;
 
 	st = prep(c, "SELECT write, acquired_ns - start_ns, downgraded FROM lock_wait "
-		  "WHERE capture = ? AND success AND acquired_ns IS NOT NULL AND acquired_ns != 0", err);
+		  "WHERE capture = ? AND success AND acquired_ns IS NOT NULL AND acquired_ns != 0",
+		  err);
 	if (!st)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -619,9 +621,9 @@ static int load_lanes(struct ctx *c, struct fl_err *err)
 		r->lanes[r->nlanes].tgid = r->waiters.t[i].tgid;
 		r->lanes[r->nlanes++].comm = fl_strdup(r->waiters.t[i].comm);
 	}
-	st = prep(c, "SELECT f.tid, coalesce(f.tgid, 0), t.comm, sum(f.end_ns - f.start_ns) FROM fault f "
-		  "LEFT JOIN task t ON t.capture = f.capture AND t.tid = f.tid WHERE f.capture = ? "
-		  "GROUP BY f.tid ORDER BY 4 DESC, 1 LIMIT 32", err);
+	st = prep(c, "SELECT f.tid, coalesce(f.tgid, 0), t.comm, sum(f.end_ns - f.start_ns) FROM "
+		  "fault f LEFT JOIN task t ON t.capture = f.capture AND t.tid = f.tid WHERE "
+		  "f.capture = ? GROUP BY f.tid ORDER BY 4 DESC, 1 LIMIT 32", err);
 	if (!st)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW && r->nlanes < LANES_N) {
@@ -667,10 +669,13 @@ static int load_lanes(struct ctx *c, struct fl_err *err)
 		sqlite3_reset(qf);
 		sqlite3_bind_int(qw, 2, l->tid);
 		sqlite3_bind_int(qw, 3, LANE_SPANS);
-		while (sqlite3_step(qw) == SQLITE_ROW)
+		while (sqlite3_step(qw) == SQLITE_ROW) {
+			bool w = sqlite3_column_int(qw, 2);
+
 			lane_add(r, l, (uint64_t)sqlite3_column_int64(qw, 0),
 				 (uint64_t)sqlite3_column_int64(qw, 1),
-				 sqlite3_column_int(qw, 2) ? FL_SPAN_WAIT_WRITE : FL_SPAN_WAIT_READ);
+				 w ? FL_SPAN_WAIT_WRITE : FL_SPAN_WAIT_READ);
+		}
 		sqlite3_reset(qw);
 		sqlite3_bind_int(qo, 2, l->tid);
 		sqlite3_bind_int(qo, 3, LANE_SPANS);
@@ -696,7 +701,8 @@ static int load_reconstruction(struct fl_report *r, struct fl_db *db, struct fl_
 		    "AND id = ?2", err);
 	c.fault = prep(&c, "SELECT address, user, write, vma_kind, ino, page_index, path, "
 		       "retry_drop FROM fault WHERE capture = ?1 AND id = ?2", err);
-	c.op = prep(&c, "SELECT sys, arg0, arg1, child FROM writer_op WHERE capture = ?1 AND id = ?2",
+	c.op = prep(&c, "SELECT sys, arg0, arg1, child FROM writer_op WHERE capture = ?1 AND id = "
+		    "?2",
 		    err);
 	c.file = prep(&c, "SELECT path FROM maps WHERE capture = ?1 AND inode = ?2 AND path "
 		      "IS NOT NULL LIMIT 1", err);
@@ -939,11 +945,12 @@ void fl_report_json(const struct fl_report *r, struct fl_buf *out)
 		fl_buf_addf(out, "%s\n    {\"tid\": %d, \"tgid\": %d, \"comm\": ", i ? "," : "",
 			    f->tid, f->tgid);
 		fl_json_str(out, f->comm);
-		fl_buf_addf(out, ", \"child\": %d, \"time_ns\": %" PRIu64 ", \"write_wait_us\": %.3f, "
-			    "\"write_hold_us\": %.3f, \"blocked_us\": %.3f, \"waiters\": %" PRIu64
-			    ", \"waiters_wait_us\": %.3f}", f->child, f->enter_ns, f->wait_ns / 1000.0,
-			    f->hold_ns / 1000.0, f->blocked_ns / 1000.0, f->waiters,
-			    f->waiters_ns / 1000.0);
+		fl_buf_addf(out, ", \"child\": %d, \"time_ns\": %" PRIu64 ", "
+			    "\"write_wait_us\": %.3f, \"write_hold_us\": %.3f, "
+			    "\"blocked_us\": %.3f, \"waiters\": %" PRIu64 ", "
+			    "\"waiters_wait_us\": %.3f}", f->child,
+			    f->enter_ns, f->wait_ns / 1000.0, f->hold_ns / 1000.0,
+			    f->blocked_ns / 1000.0, f->waiters, f->waiters_ns / 1000.0);
 	}
 	fl_buf_addstr(out, r->nforks ? "\n  ]\n}\n" : "]\n}\n");
 }

@@ -86,7 +86,8 @@ static void hist(const struct fl_report *r, struct fl_buf *out)
 	for (int k = 0; k <= (int)lmax; k++) {
 		double y = y0 + ph - ph * k / lmax;
 
-		fl_buf_addf(out, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#e3e7ee\"/>",
+		fl_buf_addf(out, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" "
+			    "stroke=\"#e3e7ee\"/>",
 			    x0, y, w - 10, y);
 		fl_fmt_count(s, sizeof(s), (uint64_t)pow(10, k));
 		text_at(out, x0 - 6, y + 4, "end", k ? s : "0");
@@ -98,8 +99,9 @@ static void hist(const struct fl_report *r, struct fl_buf *out)
 			double bh = ph * log10((double)c[j] + 1) / lmax;
 			double x = x0 + gw * i + gw * 0.12 + bw * j;
 
-			fl_buf_addf(out, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
-				    "fill=\"%s\"><title>%s %s: %" PRIu64 "</title></rect>", x,
+			fl_buf_addf(out, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
+				    "height=\"%.1f\" fill=\"%s\"><title>%s %s: %" PRIu64
+				    "</title></rect>", x,
 				    y0 + ph - bh, bw, bh, j ? write_color : read_color,
 				    j ? "write" : "read", fl_report_bin_name(i), c[j]);
 			fl_fmt_count(s, sizeof(s), c[j]);
@@ -107,8 +109,8 @@ static void hist(const struct fl_report *r, struct fl_buf *out)
 		}
 		text_at(out, x0 + gw * i + gw / 2, y0 + ph + 16, "middle", fl_report_bin_name(i));
 	}
-	fl_buf_addf(out, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#555\"/>", x0, y0 + ph,
-		    w - 10, y0 + ph);
+	fl_buf_addf(out, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#555\"/>", x0,
+		    y0 + ph, w - 10, y0 + ph);
 	legend(out, x0, h - 20, read_color, "read waits");
 	legend(out, x0 + 110, h - 20, write_color, "write waits");
 	fig_close(out);
@@ -175,7 +177,8 @@ static void cdf(const struct fl_report *r, struct fl_buf *out)
 			snprintf(s, sizeof(s), "%d ms", (int)pow(10, k - 3));
 		else
 			snprintf(s, sizeof(s), "%d s", (int)pow(10, k - 6));
-		fl_buf_addf(out, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#e3e7ee\"/>",
+		fl_buf_addf(out, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" "
+			    "stroke=\"#e3e7ee\"/>",
 			    x, y0, x, y0 + ph);
 		text_at(out, x, y0 + ph + 16, "middle", s);
 	}
@@ -184,7 +187,8 @@ static void cdf(const struct fl_report *r, struct fl_buf *out)
 		char s[16];
 
 		snprintf(s, sizeof(s), "%.2f", k / 4.0);
-		fl_buf_addf(out, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#e3e7ee\"/>",
+		fl_buf_addf(out, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" "
+			    "stroke=\"#e3e7ee\"/>",
 			    x0, y, x0 + pw, y);
 		text_at(out, x0 - 6, y + 4, "end", s);
 	}
@@ -235,7 +239,8 @@ static void lane(struct fl_buf *out, const struct fl_report_lane *l, double span
 			if (b >= PLOT_W)
 				b = PLOT_W - 1;
 			for (int x = a; x <= b; x++)
-				if (px[x] == 0xff || span_style[s->kind].prio > span_style[px[x]].prio)
+				if (px[x] == 0xff ||
+				    span_style[s->kind].prio > span_style[px[x]].prio)
 					px[x] = s->kind;
 		}
 		for (int x = 0; x < PLOT_W;) {
@@ -244,9 +249,9 @@ static void lane(struct fl_buf *out, const struct fl_report_lane *l, double span
 			while (e < PLOT_W && px[e] == px[x])
 				e++;
 			if (px[x] != 0xff)
-				fl_buf_addf(out, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" "
-					    "fill=\"%s\"/>", LABEL_W + x, y + 2 + half * 9, e - x, 8,
-					    span_style[px[x]].color);
+				fl_buf_addf(out, "<rect x=\"%d\" y=\"%d\" width=\"%d\" "
+					    "height=\"8\" fill=\"%s\"/>", LABEL_W + x,
+					    y + 2 + half * 9, e - x, span_style[px[x]].color);
 			x = e;
 		}
 	}
@@ -263,9 +268,9 @@ static void timeline(const struct fl_report *r, struct fl_buf *out)
 		fl_buf_addstr(out, "<p>No thread with faults or mmap_lock waits.</p>\n");
 		return;
 	}
-	fl_buf_addstr(out, "<p>Upper half of each lane: faults by path; lower half: mmap_lock waits "
-		      "and write holds. Each pixel shows the most important thing that touched it, "
-		      "however short.</p>\n");
+	fl_buf_addstr(out, "<p>Upper half of each lane: faults by path; lower half: mmap_lock "
+		      "waits and write holds. Each pixel shows the most important thing that "
+		      "touched it, however short.</p>\n");
 	fig_open(out, "faults and mmap_lock waits per thread", w, h,
 		 "per-thread timeline of faults and mmap_lock waits");
 	px = fl_malloc(PLOT_W);
