@@ -248,7 +248,7 @@ dbacq=$(q "SELECT sum(success AND acquired_ns > 0) * 1 + sum(success AND acquire
 "$FAULTLAB" report --db "$DB" --capture "$th" --format md >"$TMP/th.md" 2>&1
 tgid=$(chk get "$TMP/th.json" "proc('thrash')['tgid']")
 c() { python3 -c "import sys; print(f'{int(float(sys.argv[1])):,}')" "$1"; }
-row="^  $tgid thrash +[0-9,]+ +$(c "$drop") +$(c "$miss") +$(printf '%.2f' "$pct")%"
+row="^  $tgid thrash +[0-9,]+ +$(c "$drop") +$(c "$miss") +[0-9]+\.[0-9]{2}% "
 grep -Eq "$row" "$TMP/th.txt" && ok "thrash text: retry table row" ||
 	not_ok "thrash text: retry table row" "want /$row/: $(grep -m3 "thrash" "$TMP/th.txt")"
 grep -Eq "^  acquisitions +$(c "$racq") +$(c "$wacq")$" "$TMP/th.txt" &&
@@ -263,10 +263,14 @@ grep -q "^| mmap_lock | read | write |$" "$TMP/th.md" && grep -q "^|---|---:|---
 for s in "top waiters" "top blockers" "fork stalls" "Retries (ioretry form)" "Per process"; do
 	grep -q "$s" "$TMP/th.txt" || not_ok "thrash text: section '$s'"
 done
-grep -q "write: munmap(0x[0-9a-f]*, 16 MiB)\|write: mmap(16 MiB)" "$TMP/th.txt" &&
+# Each listed thread says what its wait (or its blocking hold) was for; blockers may be none.
+doing="  (read|write): ((user|kernel) (read|write) fault at 0x[0-9a-f]+|munmap\(0x[0-9a-f]+, |mmap\()"
+sed -n '/^  top waiters/,/^$/p' "$TMP/th.txt" | grep -Eq "$doing" &&
+	{ sed -n '/^  top blockers/,/^$/p' "$TMP/th.txt" | grep -Eq "$doing" ||
+	  grep -q "^  top blockers (wait time of the threads queued behind them): none" "$TMP/th.txt"; } &&
 	ok "thrash text: blockers and waiters say what they were doing" ||
-	not_ok "thrash text: blockers say what they were doing" \
-		"$(grep -A4 "top blockers" "$TMP/th.txt")"
+	not_ok "thrash text: blockers and waiters say what they were doing" \
+		"$(grep -A4 "top blockers\|top waiters" "$TMP/th.txt")"
 
 "$FAULTLAB" report --db "$DB" --capture "$th" --format html -o "$TMP/th.html" 2>"$TMP/err"
 r=$(chk page "$TMP/th.html" "mmap_lock wait histogram" "CDF of mmap_lock wait" \
