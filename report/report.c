@@ -591,8 +591,10 @@ static int load_samples(struct ctx *c, struct fl_err *err)
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
 		return sqlfail(c->db, err, "read lock_wait");
-	qsort(r->read_waits.v, r->read_waits.n, sizeof(uint64_t), cmp_u64);
-	qsort(r->write_waits.v, r->write_waits.n, sizeof(uint64_t), cmp_u64);
+	if (r->read_waits.n)
+		qsort(r->read_waits.v, r->read_waits.n, sizeof(uint64_t), cmp_u64);
+	if (r->write_waits.n)
+		qsort(r->write_waits.v, r->write_waits.n, sizeof(uint64_t), cmp_u64);
 	return 0;
 }
 
