@@ -31,6 +31,8 @@ static const char usage_text[] =
 	"\n"
 	"  -d, --db DB     database file (default faultlab.db; created if absent)\n"
 	"  -q, --quiet     no progress bar\n"
+	"      --no-reconstruct  load the events only (faster for very large captures);\n"
+	"                  `--rebuild` derives the fault and lock tables later\n"
 	"      --rebuild   re-run the fault reconstruction of every capture in DB from its\n"
 	"                  stored events (after upgrading faultlab); no FILE\n"
 	"  -h, --help      this text\n"
@@ -156,12 +158,13 @@ int cmd_ingest(int argc, char **argv)
 		{ "db", required_argument, NULL, 'd' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "rebuild", no_argument, NULL, 'R' },
+		{ "no-reconstruct", no_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
 	const char *dbpath = "faultlab.db";
 	struct fl_db *db = NULL;
-	bool quiet = false, rebuild = false;
+	bool quiet = false, rebuild = false, no_recon = false;
 	int c, status = 0;
 
 	optind = 1;
@@ -175,6 +178,9 @@ int cmd_ingest(int argc, char **argv)
 			break;
 		case 'R':
 			rebuild = true;
+			break;
+		case 'N':
+			no_recon = true;
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
@@ -201,7 +207,7 @@ int cmd_ingest(int argc, char **argv)
 		struct fl_ingest_stats st;
 		struct fl_err err = { { 0 } };
 		struct bar bar = { .name = path, .t0 = fl_now_ns() };
-		struct fl_ingest_opts opts = { 0 };
+		struct fl_ingest_opts opts = { .no_reconstruct = no_recon };
 		const char *hook;
 
 		if (fl_ingest_src_open(&src, path, &err)) {

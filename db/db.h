@@ -81,6 +81,7 @@ struct fl_ingest_opts {
 	void (*progress)(void *arg, uint64_t done, uint64_t total);
 	void *progress_arg;
 	uint64_t fail_after;		/* test hook: fail after this many events (0 = never) */
+	bool no_reconstruct;		/* load events only; `ingest --rebuild` derives the rest */
 };
 
 struct fl_ingest_stats {

@@ -958,7 +958,7 @@ static int load_events(struct ingest *in, const struct fl_ingest_opts *opts)
 		account(in, ev, in->inst[in->nbuf]);
 		/* issue 3: reconstruct as we go, rather than reading the events back; in
 		 * system mode (and a trace.dat) every buffer holds recorded tasks */
-		if (fl_recon_db_feed(in->recon, ev, in->system_mode ? 0 : in->inst[in->nbuf],
+		if (in->recon && fl_recon_db_feed(in->recon, ev, in->system_mode ? 0 : in->inst[in->nbuf],
 				     in->err) < 0)
 			return -1;
 		if (++in->nbuf == ROWS_PER_INSERT && flush_events(in))
@@ -1025,7 +1025,8 @@ int fl_db_ingest(struct fl_db *db, const struct fl_ingest_src *src,
 		ret = prepare(&in, sql, &in.ins_one);
 		free(sql);
 	}
-	if (!ret && !(in.recon = fl_recon_db_begin(in.sql, in.capture, err)))
+	if (!ret && !(opts && opts->no_reconstruct) &&
+	    !(in.recon = fl_recon_db_begin(in.sql, in.capture, err)))
 		ret = -1;
 	if (ret || load_events(&in, opts)) {
 		ret = -1;
@@ -1043,7 +1044,7 @@ int fl_db_ingest(struct fl_db *db, const struct fl_ingest_src *src,
 	    finish_capture(&in, lost, &st->warnings, st))
 		goto out_free;
 	/* issue 3: fault, lock_wait, writer_op, io (same transaction) */
-	if (fl_recon_db_end(in.recon, lost, NULL, err) < 0) {
+	if (in.recon && fl_recon_db_end(in.recon, lost, NULL, err) < 0) {
 		in.recon = NULL;
 		fl_preferr(err, "cannot reconstruct faults of '%s'", src->path);
 		goto out_free;
