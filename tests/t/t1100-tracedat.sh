@@ -58,8 +58,8 @@ if [ $rc != 0 ] && grep -q 'not a faultlab capture' "$TMP/ingest.out"; then
 fi
 [ $rc = 0 ] && ok "ingest a trace.dat" || not_ok "ingest a trace.dat" "$(cat "$TMP/ingest.out")"
 "$FAULTLAB" report --db "$TMP/fw.db" --format json >"$TMP/report.json" 2>&1
-fl_user=$(grep -o '"faults_user": *[0-9]*' "$TMP/report.json" | grep -o '[0-9]*$')
-fl_kernel=$(grep -o '"faults_kernel": *[0-9]*' "$TMP/report.json" | grep -o '[0-9]*$')
+fl_user=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["metrics"]["faults_user"])' < "$TMP/report.json" 2>/dev/null)
+fl_kernel=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["metrics"]["faults_kernel"])' < "$TMP/report.json" 2>/dev/null)
 if [ "$fl_user" = "$tc_user" ] && [ "$fl_kernel" = "$tc_kernel" ]; then
 	ok "fault counts equal trace-cmd report's"; else
 	not_ok "fault counts equal trace-cmd report's" \
