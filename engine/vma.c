@@ -295,14 +295,17 @@ static void vmas_insert(struct fl_mm *mm, size_t i, struct fl_vma *v)
 		mm->capvmas = mm->capvmas ? 2 * mm->capvmas : 64;
 		mm->vmas = fl_realloc(mm->vmas, mm->capvmas * sizeof(*mm->vmas));
 	}
-	memmove(&mm->vmas[i + 1], &mm->vmas[i], (mm->nvmas - i) * sizeof(*mm->vmas));
+	if (mm->nvmas > i)
+		memmove(&mm->vmas[i + 1], &mm->vmas[i], (mm->nvmas - i) * sizeof(*mm->vmas));
 	mm->vmas[i] = v;
 	mm->nvmas++;
 }
 
 static void vmas_remove(struct fl_mm *mm, size_t i, size_t n)
 {
-	memmove(&mm->vmas[i], &mm->vmas[i + n], (mm->nvmas - i - n) * sizeof(*mm->vmas));
+	/* nothing to move when the tail is empty (vmas may be NULL then: UBSan) */
+	if (mm->nvmas > i + n)
+		memmove(&mm->vmas[i], &mm->vmas[i + n], (mm->nvmas - i - n) * sizeof(*mm->vmas));
 	mm->nvmas -= n;
 }
 
