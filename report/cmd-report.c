@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cmds.h"
@@ -38,12 +39,41 @@ static int parse_id(const char *s, int64_t *id)
 	return 0;
 }
 
-/* Writes the report to path through a temporary file renamed into place. */
+/* Writes straight into something that is not a regular file (/dev/stdout, a pipe). */
+static int write_special(const char *path, const struct fl_buf *b)
+{
+	FILE *f = fopen(path, "w");
+	int ok;
+
+	if (!f) {
+		fprintf(stderr, "faultlab report: cannot open '%s': %s\n", path, strerror(errno));
+		return 1;
+	}
+	ok = fwrite(b->data, 1, b->len, f) == b->len;
+	ok &= fclose(f) == 0;
+	if (!ok) {
+		fprintf(stderr, "faultlab report: cannot write '%s': %s\n", path, strerror(errno));
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Writes the report to path: a regular file (or a new one) through a temporary
+ * file renamed into place, so a reader never sees half a report; anything else
+ * (a device, a FIFO) directly, never replaced.
+ */
 static int write_file(const char *path, const struct fl_buf *b)
 {
-	char *tmp = fl_asprintf("%s.tmp.%d", path, (int)getpid());
-	FILE *f = fopen(tmp, "w");
+	struct stat st;
+	char *tmp;
+	FILE *f;
 	int ok;
+
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+		return write_special(path, b);
+	tmp = fl_asprintf("%s.tmp.%d", path, (int)getpid());
+	f = fopen(tmp, "w");
 
 	if (!f) {
 		fprintf(stderr, "faultlab report: cannot create '%s': %s\n", tmp, strerror(errno));

@@ -287,3 +287,13 @@ if command -v chromium >/dev/null; then
 	[ "$sz" -gt 50000 ] && ok "thrash html: chromium renders it ($sz-byte screenshot)" ||
 		not_ok "thrash html: chromium renders it" "screenshot $sz bytes"
 fi
+
+# -o into something that is not a regular file writes through it and never replaces it.
+mkfifo "$TMP/fifo"
+cat "$TMP/fifo" >"$TMP/fifo.out" &
+"$FAULTLAB" report --db "$DB" --capture "$th" --format md -o "$TMP/fifo" 2>"$TMP/err"
+rc=$?
+wait
+[ $rc = 0 ] && [ -p "$TMP/fifo" ] && cmp -s "$TMP/fifo.out" "$TMP/th.md" &&
+	ok "-o FIFO: written through, still a FIFO" ||
+	not_ok "-o FIFO: written through, still a FIFO" "rc=$rc $(cat "$TMP/err")"
