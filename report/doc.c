@@ -480,8 +480,8 @@ static const char css[] =
 	"th,td{border:1px solid #d8dde6;padding:3px 8px}th{background:#f0f3f8}"
 	"td.n,th.n{text-align:right}td:first-child{white-space:nowrap}td.t,th.t{text-align:left}"
 	"tbody tr:nth-child(even){background:#fafbfd}"
-	"figure{margin:8px 0 16px}figcaption{font-weight:600;margin-bottom:4px}"
-	"svg{font:11px sans-serif;background:#fff}"
+	".tw{overflow-x:auto;max-width:100%}figure{margin:8px 0 16px}figcaption{font-weight:600;margin-bottom:4px}"
+	"svg{font:11px sans-serif;background:#fff;max-width:100%;height:auto}"
 	"nav a{margin-right:12px}";
 
 void fl_doc_html(const struct fl_doc *d, fl_doc_figure_fn fig, void *arg, struct fl_buf *out)
@@ -518,7 +518,7 @@ void fl_doc_html(const struct fl_doc *d, fl_doc_figure_fn fig, void *arg, struct
 			fl_buf_addstr(out, "</div>\n");
 			break;
 		case FL_BLK_TABLE:
-			fl_buf_addstr(out, "<table>");
+			fl_buf_addstr(out, "<div class=\"tw\"><table>");
 			if (b->text) {
 				fl_buf_addstr(out, "<caption>");
 				fl_html_esc(out, b->text);
@@ -542,7 +542,7 @@ void fl_doc_html(const struct fl_doc *d, fl_doc_figure_fn fig, void *arg, struct
 				}
 				fl_buf_addstr(out, "</tr>\n");
 			}
-			fl_buf_addstr(out, "</tbody></table>\n");
+			fl_buf_addstr(out, "</tbody></table></div>\n");
 			break;
 		case FL_BLK_FIGURE:
 			if (fig)
