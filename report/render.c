@@ -78,8 +78,8 @@ static void head(const struct fl_report *r, struct fl_doc *d)
 	if (dur >= 0)
 		fl_buf_addf(&b, "duration %.3f s, ", dur / 1e9);
 	fl_buf_addf(&b, "%" PRIu64 " events, %" PRIu64 " lost, %" PRIu64 " tasks followed, "
-		    "%zu processes with faults or lock activity", r->events, r->events_lost,
-		    r->tasks_followed, r->nprocs);
+		    "%zu process%s with faults or lock activity", r->events, r->events_lost,
+		    r->tasks_followed, r->nprocs, r->nprocs == 1 ? "" : "es");
 	if (lim > 0)
 		fl_buf_addf(&b, ", memory cgroup limit %.1f MiB", lim / 1048576.0);
 	fl_doc_para(d, "%s", b.data);

@@ -133,6 +133,21 @@ grep -q -- "--format text|md|json|html" "$TMP/help" && grep -q -- "--output" "$T
 [ $? = 2 ] && grep -q "text, md, json or html" "$TMP/err" && ok "unknown format: exit 2" ||
 	not_ok "unknown format: exit 2" "$(cat "$TMP/err")"
 
+# --- a capture from Debian's 6.1 (tests/kernels cache): the report says what that kernel lacks --
+if flc=$("$FL_ROOT/tests/kernels/capture.sh" 6.1 thrash 2>"$TMP/k.err") &&
+   "$FAULTLAB" ingest "$flc" --db "$TMP/k.db" >"$TMP/k.out" 2>&1; then
+	"$FAULTLAB" report --db "$TMP/k.db" >"$TMP/k.txt" 2>&1
+	"$FAULTLAB" report --db "$TMP/k.db" --format json >"$TMP/k.json" 2>&1
+	m=$(chk get "$TMP/k.json" "(j['metrics']['path_vma'], j['metrics']['path_mmap'] > 0)")
+	w=$(sed -n '/^Faults$/q;p' "$TMP/k.txt")	# everything before the first number table
+	echo "$w" | grep -q "Kernel 6.1 has no per-VMA locks: every fault takes mmap_lock" &&
+		echo "$w" | grep -q "WARNING: filemap:mm_filemap_fault is missing (kernel 6.1" &&
+		[ "$m" = "(0, True)" ] && ok "6.1 capture: no per-VMA lock and no mm_filemap_fault, said first" ||
+		not_ok "6.1 capture: what the kernel lacks" "$m; $(echo "$w" | tail -n 6)"
+else
+	not_ok "6.1 capture" "$(tail -n 3 "$TMP/k.err" "$TMP/k.out" 2>/dev/null)"
+fi
+
 need_tracefs "live" || exit 0
 
 # --- faultwork under a hostile name ----------------------------------------------------------
