@@ -1226,6 +1226,18 @@ static int hash_file(const char *path, uint64_t *hash, uint64_t *size, struct fl
 	return 0;
 }
 
+/* The callbacks a file source answers with (.flc adds status). */
+static void set_file_callbacks(struct fl_ingest_src *src, struct file_src *f)
+{
+	src->arg = f;
+	src->next = file_next;
+	src->instance = file_instance;
+	src->lost = file_lost;
+	src->event_name = file_event_name;
+	src->nwarnings = file_nwarnings;
+	src->warning = file_warning;
+}
+
 static int open_tracedat(struct fl_ingest_src *src, struct file_src *f, const char *path,
 			 struct fl_err *err)
 {
@@ -1239,13 +1251,7 @@ static int open_tracedat(struct fl_ingest_src *src, struct file_src *f, const ch
 	src->header = &f->tracedat_header;
 	map_instances(f, src->header);
 	src->complete = true;
-	src->arg = f;
-	src->next = file_next;
-	src->instance = file_instance;
-	src->lost = file_lost;
-	src->event_name = file_event_name;
-	src->nwarnings = file_nwarnings;
-	src->warning = file_warning;
+	set_file_callbacks(src, f);
 	return 0;
 fail:
 	src->arg = f;
@@ -1298,14 +1304,8 @@ int fl_ingest_src_open(struct fl_ingest_src *src, const char *path, struct fl_er
 	src->complete = fl_flc_complete(f->reader);
 	src->truncated = fl_flc_truncated(f->reader);
 	src->bytes_lost = fl_flc_bytes_lost(f->reader);
-	src->arg = f;
-	src->next = file_next;
-	src->instance = file_instance;
-	src->lost = file_lost;
-	src->event_name = file_event_name;
+	set_file_callbacks(src, f);
 	src->status = file_status;
-	src->nwarnings = file_nwarnings;
-	src->warning = file_warning;
 	return 0;
 fail:
 	src->arg = f;
