@@ -142,7 +142,8 @@ if flc=$("$FL_ROOT/tests/kernels/capture.sh" 6.1 thrash 2>"$TMP/k.err") &&
 	w=$(sed -n '/^Faults$/q;p' "$TMP/k.txt")	# everything before the first number table
 	echo "$w" | grep -q "Kernel 6.1 has no per-VMA locks: every fault takes mmap_lock" &&
 		echo "$w" | grep -q "WARNING: filemap:mm_filemap_fault is missing (kernel 6.1" &&
-		[ "$m" = "(0, True)" ] && ok "6.1 capture: no per-VMA lock and no mm_filemap_fault, said first" ||
+		[ "$m" = "(0, True)" ] &&
+		ok "6.1 capture: no per-VMA lock and no mm_filemap_fault, said first" ||
 		not_ok "6.1 capture: what the kernel lacks" "$m; $(echo "$w" | tail -n 6)"
 else
 	not_ok "6.1 capture" "$(tail -n 3 "$TMP/k.err" "$TMP/k.out" 2>/dev/null)"
@@ -175,10 +176,11 @@ else
 		  AND path != 'mmap'")
 	kj=$(chk get "$TMP/fw.json" "proc(os.environ['FLNAME'])['metrics']['faults_kernel']")
 	mj=$(chk get "$TMP/fw.json" "proc(os.environ['FLNAME'])['metrics']['path_mmap']")
-	[ "${kdb:-0}" -ge $KPAGES ] && [ "$kbad" = 0 ] && [ "$kj" = "$kdb" ] && [ "$mj" -ge "$kj" ] &&
-		ok "faultwork: kernel-mode faults all mmap ($kdb; path_mmap $mj >= faults_kernel $kj)" ||
-		not_ok "faultwork: kernel-mode faults all mmap" "db $kdb ($kbad not mmap), json $kj, \
-path_mmap $mj"
+	[ "${kdb:-0}" -ge $KPAGES ] && [ "$kbad" = 0 ] && [ "$kj" = "$kdb" ] &&
+		[ "$mj" -ge "$kj" ] &&
+		ok "faultwork: kernel-mode faults all mmap ($kdb; path_mmap $mj >= $kj)" ||
+		not_ok "faultwork: kernel-mode faults all mmap" \
+			"db $kdb ($kbad not mmap), json $kj, path_mmap $mj"
 	vj=$(chk get "$TMP/fw.json" "proc(os.environ['FLNAME'])['metrics']['path_vma']")
 	ua=$(q "SELECT count(*) FROM fault WHERE capture = $fw AND tgid = $tgid AND user AND write
 		AND vma_kind = 'anon'")
@@ -188,12 +190,14 @@ path_mmap $mj"
 	[ "${ua:-0}" -ge "$want" ] && [ $((uav * 100)) -ge $((ua * 95)) ] &&
 		[ "${vj:-0}" -ge $((want * 9 / 10)) ] &&
 		ok "faultwork: fresh anonymous writes almost all vma ($uav of $ua; path_vma $vj)" ||
-		not_ok "faultwork: fresh anonymous writes almost all vma" "$uav of $ua, path_vma $vj"
+		not_ok "faultwork: fresh anonymous writes almost all vma" \
+			"$uav of $ua, path_vma $vj"
 
 	# The hostile name in each format.
 	"$FAULTLAB" report --db "$DB" --capture "$fw" --format html -o "$TMP/fw.html" 2>"$TMP/err"
 	r=$(chk page "$TMP/fw.html" "$NAME" "process $tgid $NAME")
-	[ $? = 0 ] && ! grep -q "<script>&" "$TMP/fw.html" && grep -q '&lt;script&gt;&amp;&#39;&quot;' \
+	[ $? = 0 ] && ! grep -q "<script>&" "$TMP/fw.html" &&
+		grep -q '&lt;script&gt;&amp;&#39;&quot;' \
 		"$TMP/fw.html" && ok "faultwork html: the name is escaped text ($r)" ||
 		not_ok "faultwork html: the name is escaped text" "$r $(cat "$TMP/err")"
 	if command -v chromium >/dev/null; then
@@ -237,7 +241,8 @@ if [ -n "$maj" ] && [ "$majflt" -gt 0 ] &&
    [ $(( (majflt - maj) * 100 )) -le $((majflt * 10)) ]; then
 	ok "thrash: faults_major $maj = getrusage majflt $majflt within 10%"
 else
-	not_ok "thrash: faults_major = getrusage majflt within 10%" "faults_major $maj, majflt $majflt"
+	not_ok "thrash: faults_major = getrusage majflt within 10%" \
+		"faults_major $maj, majflt $majflt"
 fi
 drop=$(chk get "$TMP/th.json" "$P['retry_drop']")
 miss=$(chk get "$TMP/th.json" "$P['retry_io_miss']")
@@ -252,7 +257,8 @@ r=$(chk get "$TMP/th.json" "[(s, w, sum(m['mmap_%s_wait_hist' % w]), m['mmap_%s_
 	for w in ('read', 'write') if sum(m['mmap_%s_wait_hist' % w]) != m['mmap_%s_acq' % w]]")
 racq=$(chk get "$TMP/th.json" "j['metrics']['mmap_read_acq']")
 wacq=$(chk get "$TMP/th.json" "j['metrics']['mmap_write_acq']")
-dbacq=$(q "SELECT sum(success AND acquired_ns > 0) * 1 + sum(success AND acquired_ns > 0 AND downgraded) FROM lock_wait
+dbacq=$(q "SELECT sum(success AND acquired_ns > 0) + sum(success AND acquired_ns > 0 AND downgraded)
+	   FROM lock_wait
 	   WHERE capture = $th")
 [ "$r" = "[]" ] && [ "$((racq + wacq))" = "$dbacq" ] && [ "$racq" -gt 0 ] && [ "$wacq" -gt 0 ] &&
 	ok "thrash: histogram bins sum to the acquisitions ($racq read, $wacq write)" ||
@@ -267,7 +273,8 @@ row="^  $tgid thrash +[0-9,]+ +$(c "$drop") +$(c "$miss") +[0-9]+\.[0-9]{2}% "
 grep -Eq "$row" "$TMP/th.txt" && ok "thrash text: retry table row" ||
 	not_ok "thrash text: retry table row" "want /$row/: $(grep -m3 "thrash" "$TMP/th.txt")"
 grep -Eq "^  acquisitions +$(c "$racq") +$(c "$wacq")$" "$TMP/th.txt" &&
-	grep -q "^  waits in \[100 ms, ∞) " "$TMP/th.txt" && grep -q "^  wait p99 (µs) " "$TMP/th.txt" &&
+	grep -q "^  waits in \[100 ms, ∞) " "$TMP/th.txt" &&
+	grep -q "^  wait p99 (µs) " "$TMP/th.txt" &&
 	ok "thrash text: mmap_lock table" ||
 	not_ok "thrash text: mmap_lock table" "$(grep -A4 "^  mmap_lock " "$TMP/th.txt" | head -5)"
 grep -q "^| mmap_lock | read | write |$" "$TMP/th.md" && grep -q "^|---|---:|---:|$" "$TMP/th.md" &&
@@ -279,10 +286,12 @@ for s in "top waiters" "top blockers" "fork stalls" "Retries (ioretry form)" "Pe
 	grep -q "$s" "$TMP/th.txt" || not_ok "thrash text: section '$s'"
 done
 # Each listed thread says what its wait (or its blocking hold) was for; blockers may be none.
-doing="  (read|write): ((user|kernel) (read|write) fault at 0x[0-9a-f]+|munmap\(0x[0-9a-f]+, |mmap\()"
+doing="  (read|write): ((user|kernel) (read|write) fault at 0x[0-9a-f]+"
+doing="$doing|munmap\(0x[0-9a-f]+, |mmap\()"
 sed -n '/^  top waiters/,/^$/p' "$TMP/th.txt" | grep -Eq "$doing" &&
 	{ sed -n '/^  top blockers/,/^$/p' "$TMP/th.txt" | grep -Eq "$doing" ||
-	  grep -q "^  top blockers (wait time of the threads queued behind them): none" "$TMP/th.txt"; } &&
+	  grep -q "^  top blockers (wait time of the threads queued behind them): none" \
+		"$TMP/th.txt"; } &&
 	ok "thrash text: blockers and waiters say what they were doing" ||
 	not_ok "thrash text: blockers and waiters say what they were doing" \
 		"$(grep -A4 "top blockers\|top waiters" "$TMP/th.txt")"
