@@ -42,9 +42,9 @@ FUZZ_LF := $(FUZZ_C:tests/fuzz/%.c=build-fuzz/%)
 
 DEBIAN_PKGS := build-essential pkg-config libtracefs-dev libtraceevent-dev libzstd-dev \
 	libsqlite3-dev libtracecmd-dev trace-cmd sqlite3 zstd clang linux-perf \
-	qemu-system-x86 busybox-static cpio python3
+	qemu-system-x86 busybox-static cpio python3 chromium
 
-.PHONY: all deps test unit-test shell-test bench fuzz demo clean update-golden
+.PHONY: all deps test check bench fuzz demo demo-run clean update-golden
 all: $(BIN) $(WORK)
 
 $(B)/%.o: %.c
@@ -91,10 +91,17 @@ deps:
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
-	else echo "deps: all present"; fi
+	fi
 	@if [ -x tests/kernels/fetch-kernels.sh ]; then tests/kernels/fetch-kernels.sh; fi
 
-test: all $(UNIT) $(FUZZ_REPLAY)
+# `make test` and `make demo` work on a fresh machine: they install what is
+# missing first (`deps`, quiet when everything is there), then build in a new
+# make, which sees the pkg-config files the install just added. `make check`
+# runs the tests without looking at packages.
+test: deps
+	@$(MAKE) --no-print-directory check
+
+check: all $(UNIT) $(FUZZ_REPLAY)
 	@B=$(B) FAULTLAB=$(abspath $(BIN)) WORKLOADS=$(abspath $(B)/tests/workloads) \
 		tests/run.sh $(UNIT) $(FUZZ_REPLAY)
 
@@ -108,7 +115,10 @@ bench: all $(BENCH)
 	@FAULTLAB=$(abspath $(BIN)) WORKLOADS=$(abspath $(B)/tests/workloads) \
 		BENCH_BIN=$(abspath $(B)/tests/bench) tests/bench/run.sh
 
-demo: all
+demo: deps
+	@$(MAKE) --no-print-directory demo-run
+
+demo-run: all
 	@FAULTLAB=$(abspath $(BIN)) WORKLOADS=$(abspath $(B)/tests/workloads) tests/demo.sh
 
 update-golden: all $(UNIT)
