@@ -17,7 +17,7 @@
  *   6.16  MADV_DONTNEED/FREE under the VMA lock (§7) [U]
  * Kernel-mode faults never use the VMA lock on any architecture (§5.2).
  */
-#include "arch/arch.h"
+#include "arch/rules.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -230,35 +230,40 @@ void fl_arch_explain(const struct fl_arch *a, int kver, struct fl_buf *o)
 	if (same.len)
 		fl_buf_addf(o, "  - same as %s: %s\n", b->name, same.data);
 
-	/* Version ranges where the resulting rules differ from the baseline's. */
+	/* Version ranges where the resulting rules differ from the baseline's: one paragraph per
+	 * range in which neither side's rules change. */
 	fl_buf_addf(o, "kernel versions where the fault path differs from %s:\n", b->name);
-	for (size_t i = 0; i <= FL_ARRAY_SIZE(steps); i++) {
-		bool differ = false;
+	{
+		struct fl_fault_rules cur_a, cur_b;
 
-		if (i < FL_ARRAY_SIZE(steps)) {
+		for (size_t i = 0; i <= FL_ARRAY_SIZE(steps); i++) {
 			struct fl_fault_rules ra, rb;
+			bool differ = false, same_run = false;
 
-			fl_arch_rules(a, steps[i], &ra);
-			fl_arch_rules(b, steps[i], &rb);
-			differ = !rules_equal(&ra, &rb);
-		}
-		if (differ && from < 0)
-			from = i;
-		if (!differ && from >= 0) {
-			struct fl_fault_rules ra, rb;
-
-			fl_arch_rules(a, steps[from], &ra);
-			fl_arch_rules(b, steps[from], &rb);
-			fl_buf_addf(o, "  %s", fl_kver_str(steps[from], v));
-			if (i < FL_ARRAY_SIZE(steps))
-				fl_buf_addf(o, " up to before %s", fl_kver_str(steps[i], v));
-			else
-				fl_buf_addstr(o, " and later");
-			fl_buf_addf(o, ":\n    %s:\n", a->name);
-			rules_words(&ra, o);
-			fl_buf_addf(o, "    %s:\n", b->name);
-			rules_words(&rb, o);
-			from = -1;
+			if (i < FL_ARRAY_SIZE(steps)) {
+				fl_arch_rules(a, steps[i], &ra);
+				fl_arch_rules(b, steps[i], &rb);
+				differ = !rules_equal(&ra, &rb);
+				same_run = from >= 0 && rules_equal(&ra, &cur_a) &&
+					   rules_equal(&rb, &cur_b);
+			}
+			if (from >= 0 && !same_run) {
+				fl_buf_addf(o, "  %s", fl_kver_str(steps[from], v));
+				if (i < FL_ARRAY_SIZE(steps))
+					fl_buf_addf(o, " up to before %s", fl_kver_str(steps[i], v));
+				else
+					fl_buf_addstr(o, " and later");
+				fl_buf_addf(o, ":\n    %s:\n", a->name);
+				rules_words(&cur_a, o);
+				fl_buf_addf(o, "    %s:\n", b->name);
+				rules_words(&cur_b, o);
+				from = -1;
+			}
+			if (differ && from < 0) {
+				from = (int)i;
+				cur_a = ra;
+				cur_b = rb;
+			}
 		}
 	}
 	if (a == b)

@@ -7,8 +7,9 @@
  * kernel it selects ARCH_SUPPORTS_PER_VMA_LOCK, how it checks an access
  * against the VMA, which lock entry its mmap path uses, what it does with a
  * RETRY that comes with a signal, and which event marks a fault in a trace.
- * fl_arch_rules() combines that with the generic version deltas into the
- * struct fl_fault_rules the model's fault handler follows. The trace's
+ * arch/rules.h's fl_arch_rules() combines that with the generic version deltas
+ * into the struct fl_fault_rules the model's fault handler follows (kept apart:
+ * it needs engine types, this header does not). The trace's
  * architecture is data (the capture header's uname.machine), never #ifdef.
  *
  * Kernel versions are "codes" major * 1000 + minor (6.12 -> 6012).
@@ -21,18 +22,11 @@
 
 #include "common/fl.h"
 #include "arch/kver.h"
-#include "engine/vma.h"
 
 /* Access kinds of a fault (from the hardware error code). */
 #define FL_ACC_READ	0x1
 #define FL_ACC_WRITE	0x2
 #define FL_ACC_EXEC	0x4
-
-/* What the mmap path enters with (§4.3). */
-enum fl_mmap_entry {
-	FL_MMAP_ENTRY_LOCK_MM_AND_FIND_VMA,	/* trylock, then killable lock (6.5+, 6.1.y stable) */
-	FL_MMAP_ENTRY_READ_LOCK,		/* plain mmap_read_lock, no trylock (s390 <= 6.x) */
-};
 
 struct fl_arch {
 	const char *name;		/* "x86_64", as faultlab names it (--arch) */
@@ -53,26 +47,6 @@ struct fl_arch {
 	uint32_t (*access_needs)(uint32_t access);
 };
 
-/* The handler's behaviour for one (architecture, kernel version, fault mode). */
-struct fl_fault_rules {
-	const struct fl_arch *arch;
-	int kver;			/* kernel code */
-	bool vma_lock;			/* lock_vma_under_rcu tried first for user faults */
-	enum fl_vma_lock_impl impl;	/* NONE, RWSEM (6.4-6.14), REFCNT (6.15+) */
-	bool anon_only;			/* 6.4/6.5: only anonymous VMAs with anon_vma, no uffd */
-	bool file_under_vma;		/* >= 6.7: file faults handled under the VMA lock; 6.6
-					   returns RETRY at once (needs mmap_lock) */
-	bool swap_wait_under_vma;	/* >= 6.6: swap-in drops the VMA lock and waits; before:
-					   RETRY at once */
-	bool anon_prepare_trylock;	/* >= 6.6: anon_vma set up by mmap_read_trylock under the
-					   VMA lock (RETRY when it fails) */
-	bool major_sets_tried;		/* >= 6.8: MAJOR from the VMA attempt sets TRIED */
-	bool vma_access_error;		/* >= 6.10: access errors answered under the VMA lock */
-	bool madv_vma_lock;		/* >= 6.16: MADV_DONTNEED/FREE under the VMA lock */
-	enum fl_mmap_entry mmap_entry;
-	bool mmap_retry_needs_no_error;
-};
-
 /* All architectures, in a fixed order (x86_64 first): fl_arch_get(0 .. fl_narches - 1). */
 extern const unsigned fl_narches;
 const struct fl_arch *fl_arch_get(unsigned i);
@@ -80,9 +54,6 @@ const struct fl_arch *fl_arch_get(unsigned i);
 /* By faultlab name or uname -m value ("x86_64", "amd64", "aarch64", "ppc64le", ...). */
 const struct fl_arch *fl_arch_find(const char *name);
 
-void fl_arch_rules(const struct fl_arch *a, int kver, struct fl_fault_rules *r);
-/* Whether a fault with access (FL_ACC_*) is allowed on a VMA with flags. */
-bool fl_arch_access_ok(const struct fl_arch *a, uint32_t access, uint32_t vma_flags);
 
 /*
  * How architecture a differs from the baseline (x86_64), in plain words,

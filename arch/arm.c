@@ -6,7 +6,7 @@
  * are kernel-address faults handled without an mm lock. The mmap path retries
  * only when the result carries no VM_FAULT_ERROR bit.
  */
-#include "arch/arch.h"
+#include "arch/rules.h"
 
 static uint32_t arm_access_needs(uint32_t access)
 {

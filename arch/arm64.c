@@ -7,7 +7,7 @@
  * VM_WRITE, a read VM_READ or VM_WRITE. arm64 has no page-fault tracepoint
  * (the patch adding one was NACKed), so a trace marks faults otherwise.
  */
-#include "arch/arch.h"
+#include "arch/rules.h"
 
 static uint32_t arm64_access_needs(uint32_t access)
 {

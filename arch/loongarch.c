@@ -7,7 +7,7 @@
  * VM_WRITE, an instruction fetch (address == exception_era) VM_EXEC, a data
  * read VM_READ or VM_WRITE.
  */
-#include "arch/arch.h"
+#include "arch/rules.h"
 
 static uint32_t la_access_needs(uint32_t access)
 {

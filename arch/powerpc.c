@@ -7,7 +7,7 @@
  * checks: protection keys first, then exec needs VM_EXEC (NOEXECUTE CPUs),
  * write VM_WRITE, read any access that is not exec-only.
  */
-#include "arch/arch.h"
+#include "arch/rules.h"
 
 static uint32_t ppc_access_needs(uint32_t access)
 {

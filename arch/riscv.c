@@ -6,7 +6,7 @@
  * cause: instruction -> VM_EXEC, load -> VM_READ|VM_WRITE, store -> VM_WRITE.
  * The exceptions:page_fault_* tracepoints arrived around 6.17.
  */
-#include "arch/arch.h"
+#include "arch/rules.h"
 
 static uint32_t riscv_access_needs(uint32_t access)
 {

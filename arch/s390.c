@@ -8,7 +8,7 @@
  * on RETRY it sets TRIED, takes mmap_read_lock again and loops. The 2026 mm
  * tree switched to lock_mm_and_find_vma (taken here as 7.0).
  */
-#include "arch/arch.h"
+#include "arch/rules.h"
 
 static uint32_t s390_access_needs(uint32_t access)
 {

@@ -7,7 +7,7 @@
  * from user_mode(regs), not X86_PF_USER); the page_fault_user/kernel
  * tracepoints fire once per exception at handler entry.
  */
-#include "arch/arch.h"
+#include "arch/rules.h"
 
 /* access_error(): write needs VM_WRITE, read-not-present needs any access; pkeys/SGX aside. */
 static uint32_t x86_access_needs(uint32_t access)

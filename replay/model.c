@@ -36,7 +36,14 @@
  * for DONTNEED/FREE from 6.16, else the write lock.
  *
  * Determinism: the event queue orders by (time, sequence); the only
- * randomness is the I/O latency draw, seeded; no wall clock.
+ * randomness is seeded: the I/O latency draws and a jitter on wake-up
+ * latency. The jitter matters: with vma-retry a retry without TRIED (case B,
+ * a hit on a folio another fault holds locked) may drop and retry again, a
+ * loop "bounded only by the folio becoming lockable" (§8); with perfectly
+ * periodic timing two such faults can hand the folio lock to each other
+ * forever, which timing noise breaks on a real machine. As a last guard, a
+ * fault that reaches MAX_ATTEMPTS attempts gets TRIED (model.retry_loops_cut
+ * counts them); model.max_attempts reports the longest loop.
  */
 #include "replay/model.h"
 
@@ -44,7 +51,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arch/arch.h"
+#include "arch/rules.h"
 #include "engine/cpu.h"
 #include "engine/evq.h"
 #include "engine/pagecache.h"
@@ -60,6 +67,7 @@ _Static_assert(FL_MVMA_READ == FL_VMA_READ && FL_MVMA_WRITE == FL_VMA_WRITE &&
 	       FL_MVMA_RAND_READ == FL_VMA_RAND_READ && FL_MVMA_SEQ_READ == FL_VMA_SEQ_READ,
 	       "input VMA flags are the engine's");
 
+#define MAX_ATTEMPTS 100		/* handle_mm_fault calls after which TRIED is forced */
 #define SWAP_FILE_BASE 0x80000000u	/* swap cache of mm i is file SWAP_FILE_BASE + i */
 
 enum ev_kind { EV_START, EV_RUN, EV_BURST, EV_SLEEP, EV_SPIN, EV_VMA_SPIN, EV_IO_DONE };
@@ -174,6 +182,7 @@ struct sim {
 	const struct fl_arch *arch;
 	struct fl_model_costs c;
 	struct fl_evq q;
+	struct fl_rng rng;		/* wake-up jitter */
 	struct fl_cpu cpu;
 	struct fl_io io;
 	struct fl_pagecache pc;
@@ -250,6 +259,12 @@ static void push_self(struct sim *s, struct thr *t, uint64_t at, enum ev_kind k)
 	fl_evq_push(&s->q, at, k, t->idx, t->gen);
 }
 
+/* Wake-up latency on an idle CPU: uniform in [wake_ns / 2, 3 * wake_ns / 2] (seeded). */
+static uint64_t wake_latency(struct sim *s)
+{
+	return s->c.wake_ns / 2 + fl_rng_below(&s->rng, s->c.wake_ns + 1);
+}
+
 /* The thread becomes runnable: it runs when it has a CPU. */
 static void wake(struct sim *s, struct thr *t)
 {
@@ -264,7 +279,7 @@ static void wake(struct sim *s, struct thr *t)
 	t->runnable = true;
 	t->t_runnable = s->now;
 	if (fl_cpu_get(&s->cpu, t->idx, s->now))
-		push_self(s, t, s->now + s->c.wake_ns, EV_RUN);
+		push_self(s, t, s->now + wake_latency(s), EV_RUN);
 }
 
 /* The thread stops running (sleeps or ends); its CPU goes to the next runnable thread. */
@@ -517,6 +532,13 @@ static void map_ptes(struct sim *s, struct thr *t, struct fl_vma *v, uint64_t lo
 static void fault_retry(struct sim *s, struct thr *t, bool was_vma, bool major, bool vma_flag,
 			bool hard)
 {
+	if (t->f.rec.attempts > s->out->max_attempts)
+		s->out->max_attempts = t->f.rec.attempts;
+	if (t->f.rec.attempts >= MAX_ATTEMPTS && !t->f.tried) {
+		/* guard: a retry loop the model cannot end (counted, see the essay) */
+		s->out->retry_loops_cut++;
+		t->f.tried = true;
+	}
 	if (major)
 		t->f.major = true;
 	if (!was_vma) {
@@ -1581,6 +1603,7 @@ int fl_model_run(const struct fl_model_input *in, uint32_t policy, uint64_t seed
 	out->seed = seed;
 
 	fl_evq_init(&s.q);
+	fl_rng_init(&s.rng, seed ^ 0x5eed0fa17ab1eULL);
 	fl_cpu_init(&s.cpu, in->ncpus ? in->ncpus : 1);
 	if (in->nio_lat) {
 		if (fl_io_init_samples(&s.io, in->io_depth, FL_IO_SAMPLES, in->io_lat_ns,
@@ -1758,6 +1781,8 @@ void fl_model_extras_foreach(const struct fl_model_run *r,
 	fn(arg, "retry_window.run_us", (double)w->run_ns / 1000.0);
 	fn(arg, "retry_window.missed", (double)w->missed);
 	fn(arg, "model.touches_nofault", (double)r->touches_nofault);
+	fn(arg, "model.max_attempts", (double)r->max_attempts);
+	fn(arg, "model.retry_loops_cut", (double)r->retry_loops_cut);
 	fn(arg, "model.segv", (double)r->segv);
 	fn(arg, "model.vma_write_waits", (double)r->vma_write_waits);
 	fn(arg, "model.vma_write_wait_us", (double)r->vma_write_wait_ns / 1000.0);

@@ -139,7 +139,8 @@ struct fl_model_costs {
 	uint64_t zap_page_ns;		/* munmap/DONTNEED: CPU per page of the range */
 	uint64_t fork_vma_ns;		/* fork: per VMA copied */
 	uint64_t fork_page_ns;		/* fork: per page of a VMA that needs copying */
-	uint64_t wake_ns;		/* latency from a wake-up to running (idle CPU) */
+	uint64_t wake_ns;		/* mean latency from a wake-up to running on an idle CPU;
+					   drawn uniformly in [wake_ns / 2, 3 * wake_ns / 2] */
 	uint64_t slice_ns;		/* time slice of CPU-bound threads */
 	uint64_t io_ns;			/* I/O latency when the input has no samples */
 };
@@ -232,6 +233,8 @@ struct fl_model_run {
 	size_t nfaults;
 	/* Extras, named in fl_model_extras_foreach. */
 	uint64_t touches_nofault;	/* TOUCH ops that found a PTE */
+	uint64_t max_attempts;		/* most handle_mm_fault calls of one fault */
+	uint64_t retry_loops_cut;	/* faults given TRIED after MAX_ATTEMPTS (model.c) */
 	uint64_t segv;			/* faults answered with SIGSEGV (no VMA / access) */
 	uint64_t vma_write_waits;	/* vma_start_write calls that waited for readers */
 	uint64_t vma_write_wait_ns;	/* ns writers spent in those */

@@ -1,0 +1,595 @@
+/*
+ * cmd-replay.c - `faultlab replay --model ...`: the CLI side of the lock model.
+ *
+ * Turns one ingested capture (or a capture file, ingested first) into op
+ * streams (replay/opstream.c), runs them under each policy and architecture
+ * asked for (replay/model.c), stores every run (replay/store.c) and prints a
+ * side-by-side table with the savings against mainline, or JSON
+ * {"capture": N, "runs": [...]}; --validate puts the mainline run for the
+ * capture's own architecture and kernel beside the reconstructed metrics;
+ * --explain-arch prints how an architecture's handler differs (arch/).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arch/arch.h"
+#include "cmds.h"
+#include "db/db.h"
+#include "replay/opstream.h"
+#include "replay/run-metrics.h"
+#include "replay/store.h"
+
+static const char usage_text[] =
+	"usage: faultlab replay --model [--policy P[,P...]] [--arch A[,A...]] [--kernel V]\n"
+	"                       [--memcg-limit BYTES] [--cpus N] [--seed N] [--db DB]\n"
+	"                       [--format text|json] [--validate] [CAPTURE]\n"
+	"       faultlab replay --model --explain-arch A [--kernel V]\n\n"
+	"Replays the captured work of CAPTURE (a capture id in DB, or a .flc / trace.dat\n"
+	"file, ingested first; default: the latest capture) through the lock model: each\n"
+	"architecture's fault handler (kernel-semantics.md §5) under each policy (§8).\n"
+	"Every run is stored (replay_run, metric, replay_fault) and shown side by side\n"
+	"with its savings against mainline and the decomposition of the retry window\n"
+	"(I/O completion -> the retry's page-cache lookup).\n\n"
+	"  -p, --policy LIST     comma list of policies, '+' combines (default: all):\n"
+	"                        mainline no-vma-lock vma-retry uptodate-no-retry\n"
+	"                        uptodate-no-retry-wb hold-vma-io retry-hard fork-cow-only\n"
+	"  -a, --arch LIST       x86_64 arm64 arm powerpc riscv s390 loongarch, or all\n"
+	"                        (default: the capture's)\n"
+	"  -k, --kernel V        kernel version, e.g. 6.12 (default: the capture's)\n"
+	"  -m, --memcg-limit B   page-cache capacity in bytes (K/M/G suffix; default: the\n"
+	"                        capture's memory cgroup limit, else unlimited)\n"
+	"  -c, --cpus N          CPUs (default: the capture's)\n"
+	"  -s, --seed N          seed of the I/O latency draws (default 1)\n"
+	"  -d, --db DB           database (default faultlab.db)\n"
+	"  -f, --format FMT      text (default) or json\n"
+	"  -V, --validate        mainline for the capture's own arch and kernel beside the\n"
+	"                        reconstructed metrics, with the relative error\n"
+	"  -e, --explain-arch A  how A's fault handler differs from x86_64, in words\n"
+	"  -h, --help            this text\n";
+
+static const char *const all_policies[] = {
+	"mainline", "no-vma-lock", "vma-retry", "uptodate-no-retry", "uptodate-no-retry-wb",
+	"hold-vma-io", "retry-hard", "fork-cow-only", "vma-retry+uptodate-no-retry-wb", NULL
+};
+
+struct opts {
+	const char *policies, *arches, *kernel, *db, *format, *explain, *capture;
+	uint64_t memcg, seed;
+	uint32_t cpus;
+	bool model, validate;
+};
+
+struct runrec {
+	struct fl_model_run r;
+	struct fl_metrics m;
+	int64_t id;
+};
+
+static int parse_bytes(const char *s, uint64_t *v)
+{
+	char *e;
+	unsigned long long n = strtoull(s, &e, 10);
+
+	if (e == s)
+		return -1;
+	switch (*e) {
+	case 'k': case 'K': n <<= 10; e++; break;
+	case 'm': case 'M': n <<= 20; e++; break;
+	case 'g': case 'G': n <<= 30; e++; break;
+	default: break;
+	}
+	if (*e)
+		return -1;
+	*v = n;
+	return 0;
+}
+
+/* ---- metric lookup by name ---- */
+
+struct named {
+	char name[48];
+	double v;
+};
+
+struct namedv {
+	struct named *a;
+	size_t n, cap;
+};
+
+static void collect(void *arg, const char *name, double v)
+{
+	struct namedv *nv = arg;
+
+	if (nv->n == nv->cap) {
+		nv->cap = nv->cap ? 2 * nv->cap : 64;
+		nv->a = fl_realloc(nv->a, nv->cap * sizeof(*nv->a));
+	}
+	snprintf(nv->a[nv->n].name, sizeof(nv->a[0].name), "%s", name);
+	nv->a[nv->n++].v = v;
+}
+
+static double get(const struct namedv *nv, const char *name)
+{
+	for (size_t i = 0; i < nv->n; i++)
+		if (!strcmp(nv->a[i].name, name))
+			return nv->a[i].v;
+	return NAN;
+}
+
+static void all_values(const struct runrec *rr, struct namedv *nv)
+{
+	nv->n = 0;
+	fl_metrics_foreach(&rr->m, collect, nv);
+	fl_model_extras_foreach(&rr->r, collect, nv);
+}
+
+/* ---- text output ---- */
+
+static const char *const table_rows[] = {
+	"faults_user", "faults_kernel", "faults_major", "path_vma", "path_vma_retry_mmap",
+	"path_vma_retry_vma", "path_mmap", "retry_drop", "retry_io_miss", "miss_drop_pct",
+	"mmap_read_acq", "mmap_read_wait_us.total", "mmap_read_wait_us.p50",
+	"mmap_read_wait_us.p99", "mmap_read_wait_us.max", "mmap_write_acq",
+	"mmap_write_wait_us.total", "mmap_write_wait_us.p99", "io_wait_us", "io_wait_locked_us",
+	"fault_latency_us.p50", "fault_latency_us.p99", "fork_count", "fork_hold_us",
+	"fork_blocked_us", "model.vma_write_wait_us", "chained_waits", "max_chain", "inversions",
+	"makespan_us", "retry_window.count", "retry_window.avg_us", "retry_window.cpu_wait_us",
+	"retry_window.mmap_wait_us", "retry_window.vma_wait_us", "retry_window.run_us",
+	"retry_window.missed", "model.evictions", "model.cpu_wait_us", "anomalies", NULL
+};
+
+static const char *const saving_rows[] = {
+	"retry_drop", "retry_io_miss", "mmap_read_acq", "mmap_read_wait_us.total",
+	"mmap_write_wait_us.total", "fork_blocked_us", "fault_latency_us.p99", "makespan_us", NULL
+};
+
+static void fmtv(char *b, size_t n, double v)
+{
+	if (isnan(v))
+		snprintf(b, n, "-");
+	else if (v == floor(v) && fabs(v) < 1e15)
+		snprintf(b, n, "%.0f", v);
+	else
+		snprintf(b, n, "%.1f", v);
+}
+
+static void print_group(const struct runrec *rr, size_t n, const struct fl_opstream_info *info,
+			const struct fl_model_input *in)
+{
+	struct namedv *nv = fl_calloc(n, sizeof(*nv));
+	char pn[128], kv[16], b[48];
+	size_t base = n;
+
+	for (size_t i = 0; i < n; i++) {
+		all_values(&rr[i], &nv[i]);
+		if (!rr[i].r.policy && base == n)
+			base = i;
+	}
+	printf("\n%s, kernel %s, %u CPUs, page cache %s pages, I/O from %llu samples:\n",
+	       rr[0].r.arch, fl_kver_str(rr[0].r.kver, kv), in->ncpus,
+	       in->capacity_pages ? (snprintf(b, sizeof(b), "%llu",
+					      (unsigned long long)in->capacity_pages), b) :
+	       "unlimited", (unsigned long long)info->io_samples);
+	printf("%-28s", "metric");
+	for (size_t i = 0; i < n; i++) {
+		fl_policy_name(rr[i].r.policy, pn);
+		printf(" %14.14s", pn);
+	}
+	printf("\n");
+	for (const char *const *row = table_rows; *row; row++) {
+		printf("%-28s", *row);
+		for (size_t i = 0; i < n; i++) {
+			fmtv(b, sizeof(b), get(&nv[i], *row));
+			printf(" %14s", b);
+		}
+		printf("\n");
+	}
+	if (base < n) {
+		printf("%-28s\n", "change against mainline");
+		for (const char *const *row = saving_rows; *row; row++) {
+			double m0 = get(&nv[base], *row);
+
+			printf("  %-26s", *row);
+			for (size_t i = 0; i < n; i++) {
+				double v = get(&nv[i], *row);
+
+				if (i == base || isnan(v) || isnan(m0))
+					snprintf(b, sizeof(b), "-");
+				else if (m0 == 0)
+					snprintf(b, sizeof(b), v == 0 ? "0" : "new");
+				else
+					snprintf(b, sizeof(b), "%+.1f%%", 100.0 * (v - m0) / m0);
+				printf(" %14s", b);
+			}
+			printf("\n");
+		}
+	}
+	printf("retry window = from the I/O completing to the retry's page-cache lookup: "
+	       "cpu_wait (runnable, no CPU), mmap_wait (queued on mmap_lock), vma_wait "
+	       "(queued on mmap_lock because a writer held the VMA), run (the rest)\n");
+	for (size_t i = 0; i < n; i++)
+		free(nv[i].a);
+	free(nv);
+}
+
+static void print_validate(const struct fl_metrics *cap, const struct runrec *rr,
+			   struct fl_buf *json)
+{
+	struct namedv a = { 0 }, b = { 0 };
+	char x[48], y[48];
+	bool first = true;
+
+	fl_metrics_foreach(cap, collect, &a);
+	fl_metrics_foreach(&rr->m, collect, &b);
+	if (!json)
+		printf("\nvalidate: the capture (reconstructed) against mainline on the model\n"
+		       "%-28s %14s %14s %10s\n", "metric", "capture", "model", "rel.err");
+	else
+		fl_buf_addstr(json, "{");
+	for (size_t i = 0; i < a.n; i++) {
+		double c = a.a[i].v, m = get(&b, a.a[i].name);
+		double rel = c != 0 ? (m - c) / fabs(c) : (m == 0 ? 0 : NAN);
+
+		if (json) {
+			fl_buf_addf(json, "%s\"%s\": {\"capture\": %.3f, \"model\": %.3f, "
+				    "\"rel_err\": ", first ? "" : ", ", a.a[i].name, c, m);
+			if (isnan(rel))
+				fl_buf_addstr(json, "null}");
+			else
+				fl_buf_addf(json, "%.4f}", rel);
+			first = false;
+			continue;
+		}
+		if (strstr(a.a[i].name, "_hist."))
+			continue;
+		fmtv(x, sizeof(x), c);
+		fmtv(y, sizeof(y), m);
+		if (isnan(rel))
+			printf("%-28s %14s %14s %10s\n", a.a[i].name, x, y, "new");
+		else
+			printf("%-28s %14s %14s %+9.1f%%\n", a.a[i].name, x, y, 100 * rel);
+	}
+	if (json)
+		fl_buf_addstr(json, "}");
+	free(a.a);
+	free(b.a);
+}
+
+/* ---- the command ---- */
+
+static int64_t resolve_capture(struct fl_db *db, const char *cap, struct fl_err *err)
+{
+	char *end;
+	long long v;
+	struct fl_ingest_src src;
+	struct fl_ingest_stats st;
+	struct fl_ingest_opts io = { 0 };
+	int rc;
+
+	if (!cap)
+		return fl_db_latest_capture(db, err);
+	v = strtoll(cap, &end, 10);
+	if (*cap && !*end && v > 0)
+		return v;
+	if (fl_ingest_src_open(&src, cap, err) < 0)
+		return -1;
+	memset(&st, 0, sizeof(st));
+	rc = fl_db_ingest(db, &src, &io, &st, err);
+	fl_ingest_src_close(&src);
+	fl_buf_release(&st.warnings);
+	return rc < 0 ? -1 : st.capture_id;
+}
+
+static int split(const char *list, char ***out)
+{
+	char *s = fl_strdup(list), *save = NULL;
+	int n = 0;
+
+	*out = NULL;
+	for (char *p = strtok_r(s, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+		*out = fl_realloc(*out, (n + 1) * sizeof(**out));
+		(*out)[n++] = fl_strdup(p);
+	}
+	free(s);
+	return n;
+}
+
+static void free_list(char **l, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(l[i]);
+	free(l);
+}
+
+static int run_model(const struct opts *o)
+{
+	struct fl_err err;
+	struct fl_db *db = NULL;
+	struct fl_model_input in;
+	struct fl_opstream_info info;
+	char **pols = NULL, **arches = NULL;
+	int npols = 0, narches = 0, ret = 1;
+	uint32_t *bits = NULL;
+	struct runrec *rr = NULL;
+	size_t nrr = 0;
+	struct fl_buf json = { 0 };
+	int64_t cap;
+	int kver = 0;
+	sqlite3 *sql;
+
+	fl_model_input_init(&in);
+	if (o->kernel && (kver = fl_kver_parse(o->kernel)) < 0) {
+		fprintf(stderr, "faultlab replay: bad kernel version '%s' (e.g. 6.12)\n", o->kernel);
+		return 2;
+	}
+	npols = split(o->policies ? o->policies : "all", &pols);
+	if (npols == 1 && !strcmp(pols[0], "all")) {
+		free_list(pols, npols);
+		npols = 0;
+		pols = NULL;
+		for (const char *const *p = all_policies; *p; p++) {
+			pols = fl_realloc(pols, (npols + 1) * sizeof(*pols));
+			pols[npols++] = fl_strdup(*p);
+		}
+	}
+	bits = fl_calloc(npols, sizeof(*bits));
+	for (int i = 0; i < npols; i++) {
+		if (fl_policy_parse(pols[i], &bits[i], &err) < 0) {
+			fprintf(stderr, "faultlab replay: %s\n", err.msg);
+			ret = 2;
+			goto out;
+		}
+	}
+	if (o->arches) {
+		narches = split(o->arches, &arches);
+		if (narches == 1 && !strcmp(arches[0], "all")) {
+			free_list(arches, narches);
+			arches = NULL;
+			narches = 0;
+			for (unsigned i = 0; i < fl_narches; i++) {
+				arches = fl_realloc(arches, (narches + 1) * sizeof(*arches));
+				arches[narches++] = fl_strdup(fl_arch_get(i)->name);
+			}
+		}
+		for (int i = 0; i < narches; i++)
+			if (!fl_arch_find(arches[i])) {
+				fprintf(stderr, "faultlab replay: unknown architecture '%s' (x86_64, "
+					"arm64, arm, powerpc, riscv, s390, loongarch, all)\n",
+					arches[i]);
+				ret = 2;
+				goto out;
+			}
+	}
+	db = fl_db_open(o->db, FL_DB_WRITE, &err);
+	if (!db)
+		goto fail;
+	sql = fl_db_sqlite(db);
+	cap = resolve_capture(db, o->capture, &err);
+	if (cap < 0)
+		goto fail;
+	if (cap == 0) {
+		fprintf(stderr, "faultlab replay: '%s' has no capture (run 'faultlab ingest' "
+			"first)\n", o->db);
+		goto out;
+	}
+	if (fl_replay_store_init(sql, &err) < 0 || fl_opstream_load(sql, cap, &in, &info, &err) < 0)
+		goto fail;
+	if (o->cpus)
+		in.ncpus = o->cpus;
+	if (o->memcg)
+		in.capacity_pages = o->memcg >> in.page_shift;
+	else if (info.memcg_limit_bytes)
+		in.capacity_pages = info.memcg_limit_bytes >> in.page_shift;
+	if (!info.kver && !kver)
+		fprintf(stderr, "faultlab replay: capture %lld has no kernel release; using %d.%d "
+			"(say --kernel)\n", (long long)cap, in.kver / 1000, in.kver % 1000);
+	if (kver)
+		in.kver = kver;
+	if (!narches) {
+		const struct fl_arch *a = fl_arch_find(info.arch);
+
+		if (!a) {
+			fprintf(stderr, "faultlab replay: capture architecture '%s' is not modelled; "
+				"using x86_64 (say --arch)\n", info.arch);
+			a = fl_arch_get(0);
+		}
+		arches = fl_malloc(sizeof(*arches));
+		arches[0] = fl_strdup(a->name);
+		narches = 1;
+	}
+	if (o->validate && !kver && narches == 1 && npols >= 1) {
+		/* nothing: the validate run is done separately below */
+	}
+	rr = fl_calloc((size_t)npols * narches + 1, sizeof(*rr));
+	for (int a = 0; a < narches; a++) {
+		in.arch = arches[a];
+		for (int p = 0; p < npols; p++) {
+			struct runrec *x = &rr[nrr];
+			uint64_t t0 = fl_now_ns();
+
+			if (fl_model_run(&in, bits[p], o->seed, &x->r, &err) < 0)
+				goto fail;
+			if (fl_replay_store_run(sql, cap, &x->r, &in, fl_now_ns() - t0, &x->id,
+						&err) < 0)
+				goto fail;
+			fl_model_metrics(&x->r, &x->m);
+			nrr++;
+		}
+	}
+	if (!strcmp(o->format, "json")) {
+		fl_buf_addf(&json, "{\"capture\": %lld, \"runs\": [", (long long)cap);
+		for (size_t i = 0; i < nrr; i++) {
+			if (i)
+				fl_buf_addstr(&json, ", ");
+			fl_model_run_json(&rr[i].r, rr[i].id, &json);
+		}
+		fl_buf_addstr(&json, "]");
+	} else {
+		printf("capture %lld: %llu faults and %llu writer ops in %zu threads, %llu VMAs "
+		       "added from fault rows\n", (long long)cap, (unsigned long long)info.faults,
+		       (unsigned long long)info.writer_ops, in.nthreads,
+		       (unsigned long long)info.vmas_added);
+		for (int a = 0; a < narches; a++)
+			print_group(&rr[(size_t)a * npols], npols, &info, &in);
+		printf("stored as replay_run");
+		for (size_t i = 0; i < nrr; i++)
+			printf(" %lld", (long long)rr[i].id);
+		printf("\n");
+	}
+	if (o->validate) {
+		struct fl_metrics_acc *acc = fl_metrics_load_db(sql, cap, &err);
+		struct fl_metrics capm;
+		struct runrec v = { 0 };
+		const struct fl_arch *a = fl_arch_find(info.arch);
+		uint64_t t0 = fl_now_ns();
+
+		if (!acc)
+			goto fail;
+		if (fl_metrics_acc_result(acc, 0, &capm) < 0)
+			memset(&capm, 0, sizeof(capm));
+		fl_metrics_acc_free(acc);
+		in.arch = a ? a->name : "x86_64";
+		in.kver = info.kver ? info.kver : in.kver;
+		if (fl_model_run(&in, 0, o->seed, &v.r, &err) < 0 ||
+		    fl_replay_store_run(sql, cap, &v.r, &in, fl_now_ns() - t0, &v.id, &err) < 0) {
+			fl_model_run_release(&v.r);
+			goto fail;
+		}
+		fl_model_metrics(&v.r, &v.m);
+		if (json.len) {
+			fl_buf_addf(&json, ", \"validate\": {\"run\": %lld, \"metrics\": ",
+				    (long long)v.id);
+			print_validate(&capm, &v, &json);
+			fl_buf_addstr(&json, "}");
+		} else {
+			print_validate(&capm, &v, NULL);
+		}
+		fl_model_run_release(&v.r);
+	}
+	if (json.len) {
+		fl_buf_addstr(&json, "}\n");
+		fwrite(json.data, 1, json.len, stdout);
+	}
+	ret = 0;
+	goto out;
+fail:
+	fprintf(stderr, "faultlab replay: %s\n", err.msg);
+	ret = 1;
+out:
+	for (size_t i = 0; i < nrr; i++)
+		fl_model_run_release(&rr[i].r);
+	free(rr);
+	free(bits);
+	free_list(pols, npols);
+	free_list(arches, narches);
+	fl_buf_release(&json);
+	fl_model_input_release(&in);
+	if (db)
+		fl_db_close(db);
+	return ret;
+}
+
+int cmd_replay(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "model", no_argument, NULL, 'M' },
+		{ "live", no_argument, NULL, 'L' },
+		{ "policy", required_argument, NULL, 'p' },
+		{ "arch", required_argument, NULL, 'a' },
+		{ "kernel", required_argument, NULL, 'k' },
+		{ "memcg-limit", required_argument, NULL, 'm' },
+		{ "cpus", required_argument, NULL, 'c' },
+		{ "seed", required_argument, NULL, 's' },
+		{ "db", required_argument, NULL, 'd' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "validate", no_argument, NULL, 'V' },
+		{ "explain-arch", required_argument, NULL, 'e' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct opts o = { .db = "faultlab.db", .format = "text", .seed = 1 };
+	bool live = false;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "p:a:k:m:c:s:d:f:Ve:h", lo, NULL)) != -1) {
+		char *e;
+
+		switch (c) {
+		case 'M': o.model = true; break;
+		case 'L': live = true; break;
+		case 'p': o.policies = optarg; break;
+		case 'a': o.arches = optarg; break;
+		case 'k': o.kernel = optarg; break;
+		case 'm':
+			if (parse_bytes(optarg, &o.memcg) < 0 || !o.memcg) {
+				fprintf(stderr, "faultlab replay: bad --memcg-limit '%s' (bytes, "
+					"e.g. 64M)\n", optarg);
+				return 2;
+			}
+			break;
+		case 'c':
+			o.cpus = (uint32_t)strtoul(optarg, &e, 10);
+			if (*e || !o.cpus || o.cpus > 65536) {
+				fprintf(stderr, "faultlab replay: bad --cpus '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case 's':
+			o.seed = strtoull(optarg, &e, 10);
+			if (*e || !*optarg) {
+				fprintf(stderr, "faultlab replay: bad --seed '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case 'd': o.db = optarg; break;
+		case 'f': o.format = optarg; break;
+		case 'V': o.validate = true; break;
+		case 'e': o.explain = optarg; break;
+		case 'h': fputs(usage_text, stdout); return 0;
+		default: fputs(usage_text, stderr); return 2;
+		}
+	}
+	if (live) {
+		fprintf(stderr, "faultlab replay: --live is not implemented yet; use --model\n");
+		return 1;
+	}
+	if (!o.model) {
+		fprintf(stderr, "faultlab replay: say --model (the lock model)\n%s", usage_text);
+		return 2;
+	}
+	if (strcmp(o.format, "text") && strcmp(o.format, "json")) {
+		fprintf(stderr, "faultlab replay: unknown --format '%s' (text or json)\n", o.format);
+		return 2;
+	}
+	if (o.explain) {
+		const struct fl_arch *a = fl_arch_find(o.explain);
+		struct fl_buf b = { 0 };
+		int kv = o.kernel ? fl_kver_parse(o.kernel) : 0;
+
+		if (!a) {
+			fprintf(stderr, "faultlab replay: unknown architecture '%s' (x86_64, arm64, "
+				"arm, powerpc, riscv, s390, loongarch)\n", o.explain);
+			return 2;
+		}
+		if (kv < 0) {
+			fprintf(stderr, "faultlab replay: bad kernel version '%s'\n", o.kernel);
+			return 2;
+		}
+		fl_arch_explain(a, kv, &b);
+		fwrite(b.data, 1, b.len, stdout);
+		fl_buf_release(&b);
+		return 0;
+	}
+	if (optind < argc - 1) {
+		fprintf(stderr, "faultlab replay: one CAPTURE at a time\n");
+		return 2;
+	}
+	o.capture = optind < argc ? argv[optind] : NULL;
+	return run_model(&o);
+}

@@ -1,0 +1,763 @@
+/*
+ * opstream.c - capture -> the model's input (DESIGN.md "The lock model":
+ * "one op stream per captured thread ... the initial address space, CPU
+ * count, page-cache capacity, I/O latencies taken from the capture").
+ *
+ * Sources, all of one capture in the database:
+ *   - capture: uname (architecture, kernel), CPUs, page size, memcg limit;
+ *   - task: the followed threads, their process and priority;
+ *   - maps: each process's first /proc/PID/maps sample = its initial layout
+ *     (dev "MM:mm" is the kernel dev_t (MM << 20) | mm of the filemap events);
+ *   - fault (reconstruction): one FAULT op per page-fault exception, with its
+ *     address, access (x86 error code), user/kernel mode;
+ *   - writer_op (reconstruction): mmap/munmap/mprotect/madvise/mremap/brk, fork
+ *     (a clone that write-locked the mm), exit_group; their measured write
+ *     hold (minus the time blocked in it) is the op's kernel work, munmap's
+ *     read hold after the downgrade its zap work;
+ *   - event: mmap's flags/fd/offset (sys_enter args 3-5), and sched_switch to
+ *     split each gap between a thread's ops into time on a CPU (think), time
+ *     asleep (S/D: sleep) and time preempted (dropped: the model recreates
+ *     CPU contention itself);
+ *   - io: block request latencies (issue -> complete) for the I/O device.
+ * A mapping's file is learnt from the faults in it (their dev/ino/index from
+ * mm_filemap_fault); without one, each mapping is its own file. Layout is
+ * tracked while the ops are built (an engine fl_mm per process, no locking):
+ * a fault outside every known VMA gets a VMA from its fault row (or one page)
+ * added to the initial layout, counted in info->vmas_added.
+ * Times become ns after the capture's first event.
+ */
+#include "replay/opstream.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arch/kver.h"
+#include "engine/vma.h"
+
+#define MAP_SHARED_FLAG 0x01
+#define MAP_ANON_FLAG 0x20
+
+struct fileid {
+	uint64_t dev, ino;
+	uint32_t id;
+};
+
+struct slot {				/* one mmap op, its file learnt later */
+	size_t thread, op;
+	bool anon_flag, shared, known;	/* flags from the sys_enter event */
+	int kind;			/* 0 unknown, 1 file, 2 anon, 3 shmem */
+	uint64_t dev, ino, pgoff;
+	bool ino_known;
+};
+
+struct proc {
+	int32_t tgid;
+	uint32_t mm;
+	struct fl_mm lay;		/* builder layout; vma->file = slot + 1 or -(file id) */
+	uint64_t brk;			/* current break */
+	bool has_maps;
+	bool forked;			/* created by a traced fork: layout copied by the model */
+};
+
+struct offcpu {
+	uint64_t from, to;		/* ns */
+	bool preempted;
+};
+
+struct tstate {
+	int32_t tid;
+	size_t thread;			/* index in in->threads */
+	uint64_t last_end;		/* ns: previous op's end */
+	struct offcpu *off;
+	size_t noff, capoff, pos;
+	bool open;			/* switched out, not back yet */
+};
+
+struct ctx {
+	sqlite3 *db;
+	int64_t cap;
+	struct fl_model_input *in;
+	struct fl_opstream_info *info;
+	struct fl_err *err;
+	uint64_t t0, page;
+	unsigned shift;
+	struct proc *procs;
+	size_t nprocs;
+	struct tstate *ts;
+	size_t nts;
+	struct fileid *files;
+	size_t nfiles;
+	struct slot *slots;
+	size_t nslots;
+};
+
+static int sqlerr(struct ctx *c, const char *what)
+{
+	return fl_seterr(c->err, "cannot read the capture for replay: %s: %s", what,
+			 sqlite3_errmsg(c->db));
+}
+
+static uint32_t file_for(struct ctx *c, uint64_t dev, uint64_t ino, uint64_t min_pages)
+{
+	for (size_t i = 0; i < c->nfiles; i++) {
+		if (c->files[i].dev == dev && c->files[i].ino == ino) {
+			uint32_t id = c->files[i].id;
+
+			if (c->in->file_pages[id - 1] < min_pages)
+				c->in->file_pages[id - 1] = min_pages;
+			return id;
+		}
+	}
+	c->files = fl_realloc(c->files, (c->nfiles + 1) * sizeof(*c->files));
+	c->files[c->nfiles].dev = dev;
+	c->files[c->nfiles].ino = ino;
+	c->files[c->nfiles].id = fl_model_add_file(c->in, min_pages);
+	return c->files[c->nfiles++].id;
+}
+
+static struct proc *proc_of(struct ctx *c, int32_t tgid)
+{
+	for (size_t i = 0; i < c->nprocs; i++)
+		if (c->procs[i].tgid == tgid)
+			return &c->procs[i];
+	c->procs = fl_realloc(c->procs, (c->nprocs + 1) * sizeof(*c->procs));
+	memset(&c->procs[c->nprocs], 0, sizeof(c->procs[0]));
+	c->procs[c->nprocs].tgid = tgid;
+	c->procs[c->nprocs].mm = (uint32_t)c->nprocs;
+	fl_mm_init(&c->procs[c->nprocs].lay, FL_VMA_LOCK_NONE, NULL);
+	c->procs[c->nprocs].lay.page_shift = c->shift;
+	if (c->nprocs + 1 > c->in->nmm)
+		c->in->nmm = (uint32_t)c->nprocs + 1;
+	return &c->procs[c->nprocs++];
+}
+
+static struct tstate *thread_of(struct ctx *c, int32_t tid, int32_t tgid, int prio)
+{
+	struct tstate *t;
+	struct fl_model_thread *mt;
+
+	for (size_t i = 0; i < c->nts; i++)
+		if (c->ts[i].tid == tid)
+			return &c->ts[i];
+	c->ts = fl_realloc(c->ts, (c->nts + 1) * sizeof(*c->ts));
+	t = &c->ts[c->nts++];
+	memset(t, 0, sizeof(*t));
+	t->tid = tid;
+	t->thread = c->in->nthreads;
+	mt = fl_model_add_thread(c->in, (uint32_t)tid, proc_of(c, tgid)->mm);
+	mt->prio = prio > 0 ? prio : 120;
+	return t;
+}
+
+static uint32_t perms_flags(const char *perms)
+{
+	uint32_t f = 0;
+
+	if (perms[0] == 'r')
+		f |= FL_VMA_READ;
+	if (perms[0] && perms[1] == 'w')
+		f |= FL_VMA_WRITE;
+	if (perms[0] && perms[1] && perms[2] == 'x')
+		f |= FL_VMA_EXEC;
+	if (perms[0] && perms[1] && perms[2] && perms[3] == 's')
+		f |= FL_VMA_SHARED;
+	return f;
+}
+
+static uint64_t parse_dev(const char *s)
+{
+	unsigned ma = 0, mi = 0;
+
+	if (sscanf(s, "%x:%x", &ma, &mi) != 2)
+		return 0;
+	return ((uint64_t)ma << 20) | mi;
+}
+
+/* Adds a VMA both to the model's initial layout and to the builder's. */
+static void initial_vma(struct ctx *c, struct proc *p, uint64_t start, uint64_t end,
+			uint32_t flags, uint32_t file, uint64_t pgoff)
+{
+	fl_model_add_vma(c->in, p->mm, start, end, flags, file, pgoff);
+	fl_mm_map(&p->lay, start, end, flags, file, pgoff, NULL);
+}
+
+static int load_maps(struct ctx *c)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(c->db, "SELECT pid, start, end, perms, offset, dev, inode, path "
+			       "FROM maps WHERE capture = ? AND taken = 'start' "
+			       "ORDER BY pid, start", -1, &st, NULL) != SQLITE_OK)
+		return sqlerr(c, "maps");
+	sqlite3_bind_int64(st, 1, c->cap);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct proc *p = proc_of(c, sqlite3_column_int(st, 0));
+		uint64_t start = (uint64_t)sqlite3_column_int64(st, 1);
+		uint64_t end = (uint64_t)sqlite3_column_int64(st, 2);
+		const char *perms = (const char *)sqlite3_column_text(st, 3);
+		uint64_t off = (uint64_t)sqlite3_column_int64(st, 4);
+		const char *dev = (const char *)sqlite3_column_text(st, 5);
+		uint64_t ino = (uint64_t)sqlite3_column_int64(st, 6);
+		const char *path = (const char *)sqlite3_column_text(st, 7);
+		uint32_t fl = perms_flags(perms ? perms : "");
+		uint32_t file = 0;
+
+		p->has_maps = true;
+		if (end <= start || fl_mm_range(&p->lay, start, end, &(size_t){ 0 }))
+			continue;
+		if (ino) {
+			file = file_for(c, parse_dev(dev ? dev : ""), ino,
+					(off >> c->shift) + ((end - start) >> c->shift));
+			fl |= FL_VMA_FILE | FL_VMA_MAP_PAGES;
+		} else if (fl & FL_VMA_SHARED) {
+			fl |= FL_VMA_ANON | FL_VMA_SHMEM;
+		} else {
+			fl |= FL_VMA_ANON | FL_VMA_HAS_ANON_VMA;
+			if (path && !strcmp(path, "[stack]"))
+				fl |= FL_VMA_GROWSDOWN;
+			if (path && !strcmp(path, "[heap]"))
+				p->brk = end;
+		}
+		initial_vma(c, p, start, end, fl, file, ino ? off >> c->shift : 0);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : sqlerr(c, "maps");
+}
+
+/* sched_switch -> each followed thread's off-CPU intervals. */
+static int load_offcpu(struct ctx *c, int64_t first_id, int64_t last_id)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(c->db, "SELECT ts, a0, a2, a3 FROM event WHERE id BETWEEN ? AND ? "
+			       "AND type = 10 ORDER BY id", -1, &st, NULL) != SQLITE_OK)
+		return sqlerr(c, "sched_switch events");
+	sqlite3_bind_int64(st, 1, first_id);
+	sqlite3_bind_int64(st, 2, last_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		uint64_t ts = (uint64_t)sqlite3_column_int64(st, 0);
+		int32_t prev = sqlite3_column_int(st, 1), next = sqlite3_column_int(st, 3);
+		int64_t state = sqlite3_column_int64(st, 2);
+
+		for (size_t i = 0; i < c->nts; i++) {
+			struct tstate *t = &c->ts[i];
+
+			if (t->tid == prev && !t->open) {
+				if (t->noff == t->capoff) {
+					t->capoff = t->capoff ? 2 * t->capoff : 64;
+					t->off = fl_realloc(t->off, t->capoff * sizeof(*t->off));
+				}
+				t->off[t->noff].from = ts;
+				t->off[t->noff].to = UINT64_MAX;
+				t->off[t->noff].preempted = state == 0 || (state & 0x100);
+				t->noff++;
+				t->open = true;
+			} else if (t->tid == next && t->open) {
+				t->off[t->noff - 1].to = ts;
+				t->open = false;
+			}
+		}
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : sqlerr(c, "sched_switch events");
+}
+
+/* Splits the gap [a, b) of thread t into CPU time and sleep; preempted time is dropped. */
+static void gap(struct tstate *t, uint64_t a, uint64_t b, uint64_t *cpu, uint64_t *sleep)
+{
+	uint64_t sl = 0, pre = 0;
+
+	*cpu = *sleep = 0;
+	if (b <= a)
+		return;
+	while (t->pos < t->noff && t->off[t->pos].to <= a)
+		t->pos++;
+	for (size_t i = t->pos; i < t->noff && t->off[i].from < b; i++) {
+		uint64_t lo = t->off[i].from > a ? t->off[i].from : a;
+		uint64_t hi = t->off[i].to < b ? t->off[i].to : b;
+
+		if (hi <= lo)
+			continue;
+		if (t->off[i].preempted)
+			pre += hi - lo;
+		else
+			sl += hi - lo;
+	}
+	if (sl + pre > b - a)
+		sl = b - a > pre ? b - a - pre : 0;
+	*sleep = sl;
+	*cpu = b - a - sl - pre;
+}
+
+/* A new op of thread t starting at ts (capture ns) after the previous one ended. */
+static struct fl_op *new_op(struct ctx *c, struct tstate *t, uint64_t ts, uint64_t end)
+{
+	struct fl_model_thread *mt = &c->in->threads[t->thread];
+	struct fl_op *op = fl_model_add_op(mt);
+
+	if (mt->nops == 1) {
+		mt->start_ns = ts > c->t0 ? ts - c->t0 : 0;
+	} else {
+		gap(t, t->last_end, ts, &op->cpu_ns, &op->sleep_ns);
+		/* the model pays the previous fault's own CPU: keep think time apart */
+		op->cpu_ns = op->cpu_ns > c->in->costs.fault_ns ? op->cpu_ns - c->in->costs.fault_ns :
+								   0;
+	}
+	t->last_end = end > ts ? end : ts;
+	return op;
+}
+
+struct rawop {
+	uint64_t ts, end;
+	int32_t tid, tgid;
+	int prio;
+	bool fault;
+	/* fault */
+	int64_t id;
+	uint64_t addr, error_code, vstart, vend, dev, ino, index;
+	bool user, write, instr, ino_known;
+	char kind[8];
+	/* writer */
+	char sys[16];
+	int64_t a0, a1, a2, ret;
+	uint64_t hold, rhold, blocked;
+	int32_t child;
+	/* mmap flags from the event table */
+	bool mflags_known;
+	uint64_t mflags, mpgoff;
+};
+
+static int cmp_rawop(const void *x, const void *y)
+{
+	const struct rawop *a = x, *b = y;
+
+	if (a->ts != b->ts)
+		return a->ts < b->ts ? -1 : 1;
+	if (a->fault != b->fault)
+		return a->fault ? 1 : -1;
+	return a->id < b->id ? -1 : a->id > b->id;
+}
+
+static void fault_op(struct ctx *c, const struct rawop *r, struct tstate *t, struct proc *p)
+{
+	struct fl_op *op = new_op(c, t, r->ts, r->end);
+	struct fl_vma *v;
+	uint64_t page = r->addr & ~(c->page - 1);
+
+	op->kind = FL_OP_FAULT;
+	op->addr = r->addr;
+	op->ref = r->id;
+	op->flags = (r->write ? FL_OPF_WRITE : 0) | (r->instr ? FL_OPF_EXEC : 0) |
+		    (r->user ? 0 : FL_OPF_KERNEL);
+	v = fl_mm_lookup(&p->lay, r->addr);
+	if (!v) {
+		/* a mapping the maps snapshot and traced syscalls did not show */
+		uint64_t s = page, e = page + c->page;
+		uint32_t fl = FL_VMA_READ | FL_VMA_WRITE, file = 0;
+		uint64_t pgoff = 0;
+
+		if (r->vstart && r->vend > r->vstart && r->vstart <= r->addr && r->addr < r->vend &&
+		    !fl_mm_range(&p->lay, r->vstart, r->vend, &(size_t){ 0 })) {
+			s = r->vstart;
+			e = r->vend;
+		}
+		if (!strcmp(r->kind, "file") && r->ino_known) {
+			pgoff = r->index > ((r->addr - s) >> c->shift) ?
+				r->index - ((r->addr - s) >> c->shift) : 0;
+			file = file_for(c, r->dev, r->ino, pgoff + ((e - s) >> c->shift));
+			fl = FL_VMA_READ | FL_VMA_SHARED | FL_VMA_FILE | FL_VMA_MAP_PAGES;
+		} else {
+			fl |= FL_VMA_ANON | FL_VMA_HAS_ANON_VMA;
+			if (!strcmp(r->kind, "stack"))
+				fl |= FL_VMA_GROWSDOWN;
+		}
+		if (r->write)
+			fl |= FL_VMA_WRITE;
+		if (r->instr)
+			fl |= FL_VMA_EXEC;
+		initial_vma(c, p, s, e, fl, file, pgoff);
+		c->info->vmas_added++;
+		return;
+	}
+	if (v->file && (int32_t)v->file > 0 && v->file <= c->nslots) {
+		/* a traced mmap: learn its file from the faults in it */
+		struct slot *sl = &c->slots[v->file - 1];
+
+		if (!sl->kind)
+			sl->kind = !strcmp(r->kind, "file") ? 1 : !strcmp(r->kind, "shmem") ? 3 : 2;
+		if (sl->kind == 1 && !sl->ino_known && r->ino_known) {
+			uint64_t off = (r->addr - v->start) >> c->shift;
+
+			sl->ino_known = true;
+			sl->dev = r->dev;
+			sl->ino = r->ino;
+			sl->pgoff = r->index > off ? r->index - off : 0;
+		}
+	}
+	c->info->faults++;
+}
+
+static void writer_op(struct ctx *c, const struct rawop *r, struct tstate *t, struct proc *p)
+{
+	struct fl_op *op;
+	uint64_t len;
+	const char *sys = r->sys;
+	bool fork = (!strcmp(sys, "clone") || !strcmp(sys, "clone3") || !strcmp(sys, "fork") ||
+		     !strcmp(sys, "vfork")) && r->hold > 0 && r->child > 0;
+
+	if (r->ret < 0 && r->ret > -4096 && strcmp(sys, "exit_group"))
+		return;		/* failed syscall */
+	if (!fork && (!strcmp(sys, "clone") || !strcmp(sys, "clone3") || !strcmp(sys, "fork") ||
+		      !strcmp(sys, "vfork")))
+		return;		/* a thread (CLONE_VM): no mmap_lock write */
+	op = new_op(c, t, r->ts, r->end);
+	op->ref = r->id;
+	op->kcpu_ns = r->hold > r->blocked ? r->hold - r->blocked : 0;
+	if (!strcmp(sys, "mmap")) {
+		struct slot *sl;
+
+		len = ((uint64_t)r->a1 + c->page - 1) & ~(c->page - 1);
+		op->kind = FL_OP_MMAP;
+		op->addr = (uint64_t)r->ret;
+		op->len = len;
+		op->arg = (uint64_t)r->a2 & 7;	/* PROT_* = FL_VMA_READ/WRITE/EXEC */
+		c->slots = fl_realloc(c->slots, (c->nslots + 1) * sizeof(*c->slots));
+		sl = &c->slots[c->nslots++];
+		memset(sl, 0, sizeof(*sl));
+		sl->thread = t->thread;
+		sl->op = c->in->threads[t->thread].nops - 1;
+		sl->known = r->mflags_known;
+		sl->anon_flag = r->mflags & MAP_ANON_FLAG;
+		sl->shared = r->mflags & MAP_SHARED_FLAG;
+		sl->pgoff = r->mpgoff;
+		if (sl->known && sl->anon_flag)
+			sl->kind = sl->shared ? 3 : 2;
+		fl_mm_unmap(&p->lay, op->addr, op->addr + len);
+		fl_mm_map(&p->lay, op->addr, op->addr + len, (uint32_t)op->arg,
+			  (uint32_t)c->nslots, 0, NULL);
+	} else if (!strcmp(sys, "munmap")) {
+		len = ((uint64_t)r->a1 + c->page - 1) & ~(c->page - 1);
+		op->kind = FL_OP_MUNMAP;
+		op->addr = (uint64_t)r->a0;
+		op->len = len;
+		op->kcpu2_ns = r->rhold;
+		fl_mm_unmap(&p->lay, op->addr, op->addr + len);
+	} else if (!strcmp(sys, "mprotect")) {
+		op->kind = FL_OP_MPROTECT;
+		op->addr = (uint64_t)r->a0;
+		op->len = ((uint64_t)r->a1 + c->page - 1) & ~(c->page - 1);
+		op->arg = (uint64_t)r->a2 & 7;
+	} else if (!strcmp(sys, "madvise")) {
+		op->kind = FL_OP_MADVISE;
+		op->addr = (uint64_t)r->a0;
+		op->len = ((uint64_t)r->a1 + c->page - 1) & ~(c->page - 1);
+		op->arg = (uint64_t)r->a2;
+		if (!op->kcpu_ns)
+			op->kcpu_ns = r->rhold;
+	} else if (!strcmp(sys, "mremap")) {
+		op->kind = FL_OP_MREMAP;
+		op->addr = (uint64_t)r->a0;
+		op->len = (uint64_t)r->a1;
+		op->arg = (uint64_t)r->ret;
+		op->arg2 = (uint64_t)r->a2;
+		fl_mm_unmap(&p->lay, op->addr, op->addr + op->len);
+	} else if (!strcmp(sys, "brk")) {
+		op->kind = FL_OP_BRK;
+		op->addr = p->brk ? p->brk : (uint64_t)r->ret;
+		op->len = (uint64_t)r->ret;
+		p->brk = (uint64_t)r->ret;
+	} else if (fork) {
+		struct proc *ch = proc_of(c, r->child);
+
+		p = proc_of(c, r->tgid);	/* proc_of may have moved the array */
+		op->kind = FL_OP_FORK;
+		op->child_mm = ch->mm;
+		if (!ch->has_maps && !ch->lay.nvmas) {
+			for (size_t k = 0; k < p->lay.nvmas; k++) {
+				const struct fl_vma *v = p->lay.vmas[k];
+
+				fl_mm_map(&ch->lay, v->start, v->end, v->flags, v->file, v->pgoff,
+					  NULL);
+			}
+			ch->forked = true;
+		}
+	} else if (!strcmp(sys, "exit_group")) {
+		op->kind = FL_OP_EXIT;
+		op->kcpu_ns = 0;
+	} else {
+		c->in->threads[t->thread].nops--;	/* not an op the model plays */
+		return;
+	}
+	c->info->writer_ops++;
+}
+
+/* After all ops: each traced mmap gets its file (or anonymous) flags. */
+static void resolve_slots(struct ctx *c)
+{
+	for (size_t i = 0; i < c->nslots; i++) {
+		struct slot *sl = &c->slots[i];
+		struct fl_op *op = &c->in->threads[sl->thread].ops[sl->op];
+		uint32_t fl = (uint32_t)op->arg & 7;
+		uint64_t pages = op->len >> c->shift;
+
+		if (sl->kind == 1 || (sl->known && !sl->anon_flag)) {
+			if (sl->ino_known)
+				op->file = file_for(c, sl->dev, sl->ino, sl->pgoff + pages);
+			else
+				op->file = fl_model_add_file(c->in, sl->pgoff + pages);
+			op->arg2 = sl->pgoff;
+			fl |= FL_VMA_FILE | FL_VMA_MAP_PAGES;
+			if (sl->shared || !sl->known)
+				fl |= FL_VMA_SHARED;
+		} else if (sl->kind == 3) {
+			fl |= FL_VMA_ANON | FL_VMA_SHARED | FL_VMA_SHMEM;
+		} else {
+			fl |= FL_VMA_ANON;
+		}
+		op->arg = fl;
+	}
+}
+
+static void rawop_from_fault(sqlite3_stmt *st, struct rawop *r)
+{
+	const char *k;
+
+	memset(r, 0, sizeof(*r));
+	r->fault = true;
+	r->id = sqlite3_column_int64(st, 0);
+	r->tid = sqlite3_column_int(st, 1);
+	r->tgid = sqlite3_column_int(st, 2);
+	r->addr = (uint64_t)sqlite3_column_int64(st, 3);
+	r->user = sqlite3_column_int(st, 4);
+	r->write = sqlite3_column_int(st, 5);
+	r->instr = sqlite3_column_int(st, 6);
+	k = (const char *)sqlite3_column_text(st, 7);
+	snprintf(r->kind, sizeof(r->kind), "%s", k ? k : "");
+	r->vstart = (uint64_t)sqlite3_column_int64(st, 8);
+	r->vend = (uint64_t)sqlite3_column_int64(st, 9);
+	r->ino_known = sqlite3_column_type(st, 11) != SQLITE_NULL &&
+		       sqlite3_column_type(st, 12) != SQLITE_NULL;
+	r->dev = (uint64_t)sqlite3_column_int64(st, 10);
+	r->ino = (uint64_t)sqlite3_column_int64(st, 11);
+	r->index = (uint64_t)sqlite3_column_int64(st, 12);
+	r->ts = (uint64_t)sqlite3_column_int64(st, 13);
+	r->end = (uint64_t)sqlite3_column_int64(st, 14);
+	r->prio = sqlite3_column_type(st, 15) == SQLITE_NULL ? 120 : sqlite3_column_int(st, 15);
+}
+
+static void rawop_from_writer(sqlite3_stmt *st, struct rawop *r)
+{
+	const char *s;
+
+	memset(r, 0, sizeof(*r));
+	r->id = sqlite3_column_int64(st, 0);
+	r->tid = sqlite3_column_int(st, 1);
+	r->tgid = sqlite3_column_int(st, 2);
+	s = (const char *)sqlite3_column_text(st, 3);
+	snprintf(r->sys, sizeof(r->sys), "%s", s ? s : "");
+	r->a0 = sqlite3_column_int64(st, 4);
+	r->a1 = sqlite3_column_int64(st, 5);
+	r->a2 = sqlite3_column_int64(st, 6);
+	r->ret = sqlite3_column_int64(st, 7);
+	r->ts = (uint64_t)sqlite3_column_int64(st, 8);
+	r->end = sqlite3_column_type(st, 9) == SQLITE_NULL ? r->ts :
+		 (uint64_t)sqlite3_column_int64(st, 9);
+	r->hold = (uint64_t)sqlite3_column_int64(st, 10);
+	r->rhold = (uint64_t)sqlite3_column_int64(st, 11);
+	r->blocked = (uint64_t)sqlite3_column_int64(st, 12);
+	r->child = sqlite3_column_int(st, 13);
+	r->prio = sqlite3_column_type(st, 14) == SQLITE_NULL ? 120 : sqlite3_column_int(st, 14);
+}
+
+int fl_opstream_load(sqlite3 *db, int64_t capture_id, struct fl_model_input *in,
+		     struct fl_opstream_info *info, struct fl_err *err)
+{
+	struct ctx c = { .db = db, .cap = capture_id, .in = in, .info = info, .err = err };
+	sqlite3_stmt *st = NULL;
+	struct rawop *raw = NULL;
+	size_t nraw = 0, capraw = 0, *mm_idx = NULL, nmm_idx = 0, capmm_idx = 0;
+	int64_t first_id = 0, last_id = 0;
+	int ret = -1, rc;
+
+	memset(info, 0, sizeof(*info));
+	if (sqlite3_prepare_v2(db, "SELECT coalesce(uname_machine, arch, ''), "
+			       "coalesce(uname_release, ''), coalesce(cpus, 0), "
+			       "coalesce(page_size, 4096), coalesce(memcg_limit_bytes, 0), "
+			       "coalesce(first_event_ns, 0), coalesce(last_event_ns, 0), "
+			       "coalesce(event_first_id, 0), coalesce(event_last_id, -1) "
+			       "FROM capture WHERE id = ?", -1, &st, NULL) != SQLITE_OK)
+		return sqlerr(&c, "capture");
+	sqlite3_bind_int64(st, 1, capture_id);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		return fl_seterr(err, "capture %lld is not in the database (see 'faultlab info DB')",
+				 (long long)capture_id);
+	}
+	snprintf(info->arch, sizeof(info->arch), "%s", sqlite3_column_text(st, 0));
+	snprintf(info->release, sizeof(info->release), "%s", sqlite3_column_text(st, 1));
+	info->kver = fl_kver_parse(info->release);
+	if (info->kver < 0)
+		info->kver = 0;
+	info->cpus = (uint32_t)sqlite3_column_int(st, 2);
+	c.page = (uint64_t)sqlite3_column_int64(st, 3);
+	info->memcg_limit_bytes = (uint64_t)sqlite3_column_int64(st, 4);
+	c.t0 = (uint64_t)sqlite3_column_int64(st, 5);
+	info->span_ns = (uint64_t)sqlite3_column_int64(st, 6) - c.t0;
+	first_id = sqlite3_column_int64(st, 7);
+	last_id = sqlite3_column_int64(st, 8);
+	sqlite3_finalize(st);
+	if (!c.page || (c.page & (c.page - 1)))
+		c.page = 4096;
+	for (c.shift = 0; (1ULL << c.shift) < c.page; c.shift++)
+		;
+	in->page_shift = c.shift;
+	in->nmm = 0;
+	if (info->cpus)
+		in->ncpus = info->cpus;
+	if (info->kver)
+		in->kver = info->kver;
+
+	if (load_maps(&c) < 0)
+		goto out;
+
+	/* faults and writer ops of followed tasks, merged by time */
+	if (sqlite3_prepare_v2(db, "SELECT f.id, f.tid, f.tgid, f.address, f.user, f.write, "
+			       "f.instr, f.vma_kind, coalesce(f.vma_start, 0), "
+			       "coalesce(f.vma_end, 0), f.dev, f.ino, f.page_index, f.start_ns, "
+			       "f.end_ns, t.prio FROM fault f LEFT JOIN task t ON t.capture = "
+			       "f.capture AND t.tid = f.tid WHERE f.capture = ? AND f.tgid IS NOT "
+			       "NULL AND f.unfinished = 0", -1, &st, NULL) != SQLITE_OK) {
+		sqlerr(&c, "fault");
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, capture_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (nraw == capraw) {
+			capraw = capraw ? 2 * capraw : 4096;
+			raw = fl_realloc(raw, capraw * sizeof(*raw));
+		}
+		rawop_from_fault(st, &raw[nraw++]);
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (rc != SQLITE_DONE) {
+		sqlerr(&c, "fault");
+		goto out;
+	}
+	if (sqlite3_prepare_v2(db, "SELECT w.id, w.tid, w.tgid, w.sys, coalesce(w.arg0, 0), "
+			       "coalesce(w.arg1, 0), coalesce(w.arg2, 0), coalesce(w.ret, 0), "
+			       "w.enter_ns, w.exit_ns, w.write_hold_ns, w.read_hold_ns, "
+			       "w.blocked_ns, coalesce(w.child, 0), t.prio FROM writer_op w "
+			       "LEFT JOIN task t ON t.capture = w.capture AND t.tid = w.tid "
+			       "WHERE w.capture = ? AND w.tgid IS NOT NULL", -1, &st, NULL) !=
+	    SQLITE_OK) {
+		sqlerr(&c, "writer_op");
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, capture_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (nraw == capraw) {
+			capraw = capraw ? 2 * capraw : 4096;
+			raw = fl_realloc(raw, capraw * sizeof(*raw));
+		}
+		rawop_from_writer(st, &raw[nraw++]);
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (rc != SQLITE_DONE) {
+		sqlerr(&c, "writer_op");
+		goto out;
+	}
+	/* mmap flags / fd / offset from the sys_enter events (args 3..5) */
+	if (sqlite3_prepare_v2(db, "SELECT e.ts, e.tid, e.a3, e.a5 FROM event e JOIN sys_name s "
+			       "ON s.sys = e.sys AND s.name = 'mmap' WHERE e.id BETWEEN ? AND ? "
+			       "AND e.type = 21", -1, &st, NULL) != SQLITE_OK) {
+		sqlerr(&c, "mmap events");
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, first_id);
+	sqlite3_bind_int64(st, 2, last_id);
+	for (size_t i = 0; i < nraw; i++)
+		if (!raw[i].fault && !strcmp(raw[i].sys, "mmap")) {
+			if (nmm_idx == capmm_idx) {
+				capmm_idx = capmm_idx ? 2 * capmm_idx : 64;
+				mm_idx = fl_realloc(mm_idx, capmm_idx * sizeof(*mm_idx));
+			}
+			mm_idx[nmm_idx++] = i;
+		}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		uint64_t ts = (uint64_t)sqlite3_column_int64(st, 0);
+		int32_t tid = sqlite3_column_int(st, 1);
+
+		for (size_t k = 0; k < nmm_idx; k++) {
+			size_t i = mm_idx[k];
+
+			if (raw[i].mflags_known || raw[i].ts != ts || raw[i].tid != tid)
+				continue;
+			raw[i].mflags_known = true;
+			raw[i].mflags = (uint64_t)sqlite3_column_int64(st, 2);
+			raw[i].mpgoff = (uint64_t)sqlite3_column_int64(st, 3) >> c.shift;
+			break;
+		}
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	qsort(raw, nraw, sizeof(*raw), cmp_rawop);
+	for (size_t i = 0; i < nraw; i++)
+		thread_of(&c, raw[i].tid, raw[i].tgid, raw[i].prio);
+	if (load_offcpu(&c, first_id, last_id) < 0)
+		goto out;
+	for (size_t i = 0; i < nraw; i++) {
+		struct tstate *t = thread_of(&c, raw[i].tid, raw[i].tgid, raw[i].prio);
+		struct proc *p = proc_of(&c, raw[i].tgid);
+
+		if (raw[i].fault)
+			fault_op(&c, &raw[i], t, p);
+		else
+			writer_op(&c, &raw[i], t, p);
+	}
+	resolve_slots(&c);
+	in->mm_forked = fl_calloc(in->nmm ? in->nmm : 1, sizeof(*in->mm_forked));
+	for (size_t i = 0; i < c.nprocs; i++)
+		in->mm_forked[c.procs[i].mm] = c.procs[i].forked;
+
+	/* I/O latencies: block reads issue -> complete */
+	if (sqlite3_prepare_v2(db, "SELECT complete_ns - issue_ns FROM io WHERE capture = ? AND "
+			       "issue_ns IS NOT NULL AND complete_ns IS NOT NULL AND "
+			       "complete_ns > issue_ns AND coalesce(rwbs, 'R') LIKE '%R%' "
+			       "ORDER BY id", -1, &st, NULL) != SQLITE_OK) {
+		sqlerr(&c, "io");
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, capture_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (!(in->nio_lat & (in->nio_lat - 1)))
+			in->io_lat_ns = fl_realloc(in->io_lat_ns, (in->nio_lat ? 2 * in->nio_lat : 1) *
+						   sizeof(*in->io_lat_ns));
+		in->io_lat_ns[in->nio_lat++] = (uint64_t)sqlite3_column_int64(st, 0);
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	info->io_samples = in->nio_lat;
+	if (in->nmm == 0)
+		in->nmm = 1;
+	ret = 0;
+out:
+	if (st)
+		sqlite3_finalize(st);
+	for (size_t i = 0; i < c.nprocs; i++)
+		fl_mm_release(&c.procs[i].lay);
+	free(c.procs);
+	for (size_t i = 0; i < c.nts; i++)
+		free(c.ts[i].off);
+	free(c.ts);
+	free(c.files);
+	free(c.slots);
+	free(raw);
+	free(mm_idx);
+	return ret;
+}

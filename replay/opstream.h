@@ -1,0 +1,32 @@
+/*
+ * opstream.h - a captured workload as the model's input: one op stream per
+ * followed thread, the address spaces, files, CPUs, page-cache capacity and
+ * I/O latencies, read from the database (capture, task, maps, event, and the
+ * reconstruction's fault, writer_op and io tables).
+ */
+#ifndef FL_REPLAY_OPSTREAM_H
+#define FL_REPLAY_OPSTREAM_H
+
+#include "common/fl.h"
+#include "replay/model.h"
+
+struct sqlite3;
+
+struct fl_opstream_info {
+	char arch[32];			/* capture's uname.machine */
+	char release[128];		/* capture's uname.release */
+	int kver;			/* parsed, 0 unknown */
+	uint32_t cpus;
+	uint64_t memcg_limit_bytes;	/* 0 = none recorded */
+	uint64_t faults, writer_ops;	/* ops made from each */
+	uint64_t faults_skipped;	/* unfinished or of tasks without a process */
+	uint64_t vmas_added;		/* VMAs the maps did not show, made from fault rows */
+	uint64_t io_samples;
+	uint64_t span_ns;		/* first to last event */
+};
+
+/* Fills in (fl_model_input_init first) from capture_id; -1 with err on failure. */
+int fl_opstream_load(struct sqlite3 *db, int64_t capture_id, struct fl_model_input *in,
+		     struct fl_opstream_info *info, struct fl_err *err);
+
+#endif
