@@ -117,6 +117,11 @@ struct ioreq {
 	uint32_t next_free;		/* free list link */
 };
 
+struct rastate {
+	uint64_t start, size;		/* pages: the current readahead window */
+	uint64_t async;			/* pages: its async tail (the marker starts it) */
+};
+
 struct mmst {
 	struct fl_mm mm;
 	bool ready;			/* layout exists (forked mms: after the fork) */
@@ -137,8 +142,12 @@ struct thr {
 	uint64_t t_runnable;		/* ns: became runnable */
 	uint64_t t_wake;		/* ns: last wake-up (end of a wait) */
 	uint64_t burst_left;		/* ns of CPU still to burn */
+	uint64_t burst_after;		/* ns of CPU a helper asks the caller to burn */
 	struct fl_rwsem_waiter w;
 	struct fl_folio_waiter fw;
+	uint64_t addr;			/* the current op's address, relocated (see xlate) */
+	struct xl { uint64_t old, len, new; } *xl;	/* this thread's relocated mappings */
+	size_t nxl, capxl;
 	/* current fault */
 	struct {
 		struct fl_model_fault rec;
@@ -194,6 +203,8 @@ struct sim {
 	uint32_t req_free;
 	struct ptemap pte;
 	struct fl_folio **ra;		/* readahead scratch, cfg.ra_pages entries */
+	struct rastate *ras;		/* per file id (0 unused) */
+	size_t nras;
 	struct fl_model_run *out;
 	size_t capfaults;
 	uint64_t now, last_end;
@@ -464,7 +475,7 @@ static void fault_begin(struct sim *s, struct thr *t)
 	memset(&t->f, 0, sizeof(t->f));
 	t->f.rec.ref = op->ref;
 	t->f.rec.thread = t->idx;
-	t->f.rec.addr = op->addr;
+	t->f.rec.addr = t->addr;
 	t->f.rec.user = !(op->flags & FL_OPF_KERNEL);
 	t->f.rec.start_ns = s->now;
 	t->f.rec.path = FL_MPATH_MMAP;
@@ -508,6 +519,48 @@ static void close_window(struct sim *s, struct thr *t, bool missed)
 	if (len > w->max_ns)
 		w->max_ns = len;
 	w->missed += missed;
+}
+
+static void fault_drop(struct sim *s, struct thr *t);
+
+/*
+ * Readahead state per file (struct file_ra_state: start, size, async_size).
+ * mmap read-around sets [index - ra/2, +ra) with async_size ra/4;
+ * page_cache_async_ra moves to the next window, start += size, with
+ * async_size = size, so its PG_readahead marker is the window's first page.
+ * The engine's folios are order 0 while the kernel's readahead allocates large
+ * folios, and a fault anywhere in the folio carrying PG_readahead triggers the
+ * async readahead; a replayed fault stream, taken from a kernel with large
+ * folios, need not touch the exact marker page. So the trigger is a first-try
+ * fault in the window's async tail [start + size - async_size, start + size):
+ * it reads the next window (dropping the fault lock first, case B'). Returns
+ * true if it did (the caller is then fpin).
+ */
+static bool ra_async(struct sim *s, struct thr *t, uint64_t fp)
+{
+	struct rastate *r;
+	uint64_t ra = s->pc.cfg.ra_pages, start, ev0 = s->pc.stats.evicted;
+	struct fl_folio *mk;
+	size_t n;
+
+	if (!ra || t->f.file >= s->nras)
+		return false;
+	r = &s->ras[t->f.file];
+	if (!r->size || t->f.index < r->start + r->size - r->async ||
+	    t->f.index >= r->start + r->size)
+		return false;
+	mk = fl_pagecache_peek(&s->pc, t->f.file, r->start + r->size - r->async);
+	if (mk)
+		mk->flags &= ~FL_FOLIO_READAHEAD;
+	start = r->start + r->size;
+	r->start = start;
+	r->size = ra;
+	r->async = ra;
+	fault_drop(s, t);
+	n = fl_pagecache_readahead(&s->pc, t->f.file, start, ra, start, fp, s->now, s->ra);
+	submit_reads(s, s->ra, n);
+	t->burst_after = n * s->c.ra_page_ns + (s->pc.stats.evicted - ev0) * s->c.reclaim_page_ns;
+	return true;
 }
 
 /* Marks the PTEs of [lo, hi) around the target that fault-around/the fault mapped. */
@@ -626,6 +679,8 @@ static void folio_wait_end(struct sim *s, struct thr *t)
 
 static void writer_begin(struct sim *s, struct thr *t);
 static void op_exec(struct sim *s, struct thr *t);
+static void relocate(struct sim *s, struct thr *t, uint64_t old, uint64_t len);
+static void fault_drop(struct sim *s, struct thr *t);
 
 static void list_add(struct thr *t, struct fl_vma *v)
 {
@@ -721,7 +776,7 @@ static void step(struct sim *s, struct thr *t)
 		/* ---- fault: lock_vma_under_rcu (§4.1, §5.2) ---- */
 		case PH_F_VMA_TRY: {
 			enum fl_vma_read_res res;
-			struct fl_vma *v = fl_vma_lock_try_read(mm, op->addr, &res);
+			struct fl_vma *v = fl_vma_lock_try_read(mm, t->addr, &res);
 
 			if (!v) {
 				s->out->vma_lock_fail++;
@@ -794,7 +849,7 @@ static void step(struct sim *s, struct thr *t)
 					t->f.win_mmap += wait;
 			}
 			t->f.lock = LK_MMAP;
-			v = fl_mm_lookup(mm, op->addr);
+			v = fl_mm_lookup(mm, t->addr);
 			t->f.vma = v;
 			if (!v || !fl_arch_access_ok(s->arch, op_access(op), v->flags)) {
 				fault_done(s, t, FL_OUT_SEGV);
@@ -846,10 +901,10 @@ static void step(struct sim *s, struct thr *t)
 				continue;
 			}
 			t->f.file = v->file;
-			t->f.index = v->pgoff + ((op->addr - v->start) >> s->page_shift);
+			t->f.index = v->pgoff + ((t->addr - v->start) >> s->page_shift);
 			if (!write) {
 				/* do_fault_around (§6.1) */
-				uint64_t lo, hi, vp = op->addr >> s->page_shift;
+				uint64_t lo, hi, vp = t->addr >> s->page_shift;
 				bool target;
 				size_t n;
 
@@ -886,24 +941,8 @@ static void step(struct sim *s, struct thr *t)
 				s->out->pc_hits++;
 				fl_folio_get(&s->pc, f);
 				t->f.folio = f;
-				if (!t->f.tried && (f->flags & FL_FOLIO_READAHEAD) && allow1 &&
-				    s->pc.cfg.ra_pages) {
-					/* do_async_mmap_readahead: drop, next window (case B') */
-					uint64_t start = f->index + s->pc.cfg.ra_pages / 4;
-					size_t n;
-
-					uint64_t ev0 = s->pc.stats.evicted;
-
-					fault_drop(s, t);
-					f->flags &= ~FL_FOLIO_READAHEAD;
-					n = fl_pagecache_readahead(&s->pc, t->f.file, start,
-								   s->pc.cfg.ra_pages,
-								   start + s->pc.cfg.ra_pages -
-								   s->pc.cfg.ra_pages / 4, fp, s->now,
-								   s->ra);
-					submit_reads(s, s->ra, n);
-					burn(s, t, n * s->c.ra_page_ns + (s->pc.stats.evicted - ev0) *
-					     s->c.reclaim_page_ns, PH_F_LOCK_FOLIO);
+				if (!t->f.tried && allow1 && ra_async(s, t, fp)) {
+					burn(s, t, t->burst_after, PH_F_LOCK_FOLIO);
 					return;
 				}
 				t->phase = PH_F_LOCK_FOLIO;
@@ -925,6 +964,15 @@ static void step(struct sim *s, struct thr *t)
 				uint64_t ev0 = s->pc.stats.evicted;
 				size_t n = fl_pagecache_read_around(&s->pc, t->f.file, t->f.index, fp,
 								    s->now, s->ra);
+
+				if (t->f.file < s->nras) {
+					uint64_t ra = s->pc.cfg.ra_pages;
+
+					s->ras[t->f.file].start = t->f.index > ra / 2 ?
+								  t->f.index - ra / 2 : 0;
+					s->ras[t->f.file].size = ra;
+					s->ras[t->f.file].async = ra / 4;
+				}
 
 				submit_reads(s, s->ra, n);
 				f = fl_pagecache_peek(&s->pc, t->f.file, t->f.index);
@@ -998,7 +1046,7 @@ static void step(struct sim *s, struct thr *t)
 			fl_pagecache_touch(&s->pc, f);
 			fl_folio_unlock(&s->pc, f, s->now);
 			drain_pc(s);
-			pte_set(&s->pte, pte_key(t->mmi, op->addr >> s->page_shift), t->f.vma->id);
+			pte_set(&s->pte, pte_key(t->mmi, t->addr >> s->page_shift), t->f.vma->id);
 			burn(s, t, s->c.fault_ns, PH_F_MAPPED);
 			return;
 		}
@@ -1017,7 +1065,7 @@ static void step(struct sim *s, struct thr *t)
 		case PH_F_SWAP: {
 			/* do_swap_page (§6.2): swap cache keyed per mm */
 			uint32_t sf = SWAP_FILE_BASE + t->mmi;
-			uint64_t idx = op->addr >> s->page_shift;
+			uint64_t idx = t->addr >> s->page_shift;
 			struct fl_folio *f = fl_pagecache_lookup(&s->pc, sf, idx);
 			bool allow1 = !t->f.tried && !(s->pol & FL_POL_HOLD_VMA_IO);
 
@@ -1113,6 +1161,9 @@ static void step(struct sim *s, struct thr *t)
 			continue;
 		case PH_W_HAVE:
 			s->out->mmap_write_wait_ns += s->now - t->wr.t_start;
+			if (op->kind == FL_OP_MMAP && !(op->flags & FL_OPF_FIXED) &&
+			    fl_mm_range(mm, t->addr, t->addr + op->len, &(size_t){ 0 }))
+				relocate(s, t, op->addr, op->len);
 			t->wr.t_acq = s->now;
 			t->wr.blocked = 0;
 			t->wr.n = t->wr.i = 0;
@@ -1124,7 +1175,7 @@ static void step(struct sim *s, struct thr *t)
 						list_add(t, mm->vmas[k]);
 				break;
 			case FL_OP_MREMAP:
-				list_range(t, op->addr, op->addr + op->len);
+				list_range(t, t->addr, t->addr + op->len);
 				list_range(t, op->arg, op->arg + op->arg2);
 				break;
 			case FL_OP_BRK:
@@ -1135,7 +1186,7 @@ static void step(struct sim *s, struct thr *t)
 			case FL_OP_MUNMAP:
 			case FL_OP_MPROTECT:
 			case FL_OP_MADVISE:
-				list_range(t, op->addr, op->addr + op->len);
+				list_range(t, t->addr, t->addr + op->len);
 				break;
 			default:
 				break;
@@ -1238,9 +1289,9 @@ static void step(struct sim *s, struct thr *t)
 		case PH_R_LOCK:
 			if (s->rules.madv_vma_lock && !(s->pol & FL_POL_NO_VMA_LOCK) &&
 			    (op->arg == FL_MADV_DONTNEED || op->arg == FL_MADV_FREE)) {
-				struct fl_vma *v = fl_vma_lock_try_read(mm, op->addr, NULL);
+				struct fl_vma *v = fl_vma_lock_try_read(mm, t->addr, NULL);
 
-				if (v && v->end >= op->addr + op->len) {
+				if (v && v->end >= t->addr + op->len) {
 					t->wr.vma = v;
 					t->phase = PH_R_WORK;
 					continue;
@@ -1269,7 +1320,7 @@ static void step(struct sim *s, struct thr *t)
 			uint64_t c = op_cost(s, op, s->c.syscall_ns);
 
 			if (op->arg == FL_MADV_DONTNEED || op->arg == FL_MADV_FREE) {
-				zap_ptes(s, t, op->addr, op->len);
+				zap_ptes(s, t, t->addr, op->len);
 				if (!op->kcpu_ns)
 					c += (op->len >> s->page_shift) * s->c.zap_page_ns;
 			}
@@ -1291,15 +1342,59 @@ static void step(struct sim *s, struct thr *t)
 	}
 }
 
+/*
+ * Relocation: timing in the model differs from the capture, so a mapping may
+ * still exist in the model when another thread's mmap reuses its captured
+ * address. A non-MAP_FIXED mmap that finds its range taken is placed in a
+ * free range instead, and the thread's later ops in the captured range are
+ * translated to it until it unmaps it.
+ */
+static uint64_t xlate(const struct thr *t, uint64_t a)
+{
+	for (size_t i = t->nxl; i-- > 0;)
+		if (a >= t->xl[i].old && a - t->xl[i].old < t->xl[i].len)
+			return t->xl[i].new + (a - t->xl[i].old);
+	return a;
+}
+
+static void xl_drop(struct thr *t, uint64_t old, uint64_t len)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < t->nxl; i++)
+		if (!(t->xl[i].old >= old && t->xl[i].old + t->xl[i].len <= old + len))
+			t->xl[k++] = t->xl[i];
+	t->nxl = k;
+}
+
+static void relocate(struct sim *s, struct thr *t, uint64_t old, uint64_t len)
+{
+	struct fl_mm *mm = &t->ms->mm;
+	uint64_t a = 0x600000000000ULL;
+	size_t first;
+
+	while (fl_mm_range(mm, a, a + len, &first))
+		a = mm->vmas[first]->end + ((uint64_t)1 << s->page_shift);
+	if (t->nxl == t->capxl) {
+		t->capxl = t->capxl ? 2 * t->capxl : 8;
+		t->xl = fl_realloc(t->xl, t->capxl * sizeof(*t->xl));
+	}
+	t->xl[t->nxl++] = (struct xl){ old, len, a };
+	t->addr = a;
+	s->out->relocated++;
+}
+
 /* Dispatches the op at t->op. */
 static void op_exec(struct sim *s, struct thr *t)
 {
 	const struct fl_op *op = cur_op(t);
 
+	t->addr = op->kind == FL_OP_MMAP || op->kind == FL_OP_BRK ? op->addr : xlate(t, op->addr);
+
 	switch (op->kind) {
 	case FL_OP_TOUCH: {
-		struct fl_vma *v = fl_mm_lookup(&t->ms->mm, op->addr);
-		uint64_t id = pte_get(&s->pte, pte_key(t->mmi, op->addr >> s->page_shift));
+		struct fl_vma *v = fl_mm_lookup(&t->ms->mm, t->addr);
+		uint64_t id = pte_get(&s->pte, pte_key(t->mmi, t->addr >> s->page_shift));
 
 		if (v && id == v->id &&
 		    (!(op->flags & FL_OPF_WRITE) || (v->flags & FL_VMA_HAS_ANON_VMA) ||
@@ -1369,15 +1464,16 @@ static void writer_begin(struct sim *s, struct thr *t)
 
 	switch (op->kind) {
 	case FL_OP_MMAP:
-		fl_mm_unmap(mm, op->addr, op->addr + op->len);
-		fl_mm_map(mm, op->addr, op->addr + op->len, (uint32_t)op->arg, op->file, op->arg2,
+		fl_mm_unmap(mm, t->addr, t->addr + op->len);
+		fl_mm_map(mm, t->addr, t->addr + op->len, (uint32_t)op->arg, op->file, op->arg2,
 			  NULL);
 		break;
 	case FL_OP_MUNMAP:
-		fl_mm_unmap(mm, op->addr, op->addr + op->len);
+		fl_mm_unmap(mm, t->addr, t->addr + op->len);
+		xl_drop(t, op->addr, op->len);
 		break;
 	case FL_OP_MPROTECT:
-		fl_mm_mprotect(mm, op->addr, op->addr + op->len,
+		fl_mm_mprotect(mm, t->addr, t->addr + op->len,
 			       (uint32_t)op->arg & FL_VMA_PROT_MASK,
 			       FL_VMA_PROT_MASK & ~(uint32_t)op->arg);
 		break;
@@ -1395,16 +1491,16 @@ static void writer_begin(struct sim *s, struct thr *t)
 		default: break;
 		}
 		if (set || clear)
-			fl_mm_mprotect(mm, op->addr, op->addr + op->len, set, clear);
+			fl_mm_mprotect(mm, t->addr, t->addr + op->len, set, clear);
 		break;
 	}
 	case FL_OP_MREMAP: {
-		struct fl_vma *v = fl_mm_lookup(mm, op->addr);
+		struct fl_vma *v = fl_mm_lookup(mm, t->addr);
 		uint32_t flags = v ? v->flags : FL_VMA_READ | FL_VMA_WRITE | FL_VMA_ANON;
 		uint32_t file = v ? v->file : 0;
-		uint64_t pgoff = v ? v->pgoff + ((op->addr - v->start) >> s->page_shift) : 0;
+		uint64_t pgoff = v ? v->pgoff + ((t->addr - v->start) >> s->page_shift) : 0;
 
-		fl_mm_unmap(mm, op->addr, op->addr + op->len);
+		fl_mm_unmap(mm, t->addr, t->addr + op->len);
 		if (op->arg2) {
 			fl_mm_unmap(mm, op->arg, op->arg + op->arg2);
 			fl_mm_map(mm, op->arg, op->arg + op->arg2, flags, file, pgoff, NULL);
@@ -1616,6 +1712,8 @@ int fl_model_run(const struct fl_model_input *in, uint32_t policy, uint64_t seed
 	pcc.capacity_pages = in->capacity_pages;
 	fl_pagecache_init(&s.pc, &pcc);
 	s.ra = fl_calloc(pcc.ra_pages + 1, sizeof(*s.ra));
+	s.nras = in->nfiles + 1;
+	s.ras = fl_calloc(s.nras, sizeof(*s.ras));
 	s.req_free = UINT32_MAX;
 
 	fl_rwsem_cfg_default(&rc);
@@ -1734,8 +1832,10 @@ int fl_model_run(const struct fl_model_input *in, uint32_t policy, uint64_t seed
 	finish_run(&s);
 	ret = 0;
 
-	for (size_t i = 0; i < s.nt; i++)
+	for (size_t i = 0; i < s.nt; i++) {
 		free(s.t[i].wr.list);
+		free(s.t[i].xl);
+	}
 	free(s.t);
 out_mm:
 	for (uint32_t k = 0; k < in->nmm; k++) {
@@ -1747,6 +1847,7 @@ out_mm:
 		free(s.req[i].f);
 	free(s.req);
 	free(s.ra);
+	free(s.ras);
 	free(s.pte.k);
 	free(s.pte.v);
 	fl_pagecache_release(&s.pc);
@@ -1782,6 +1883,7 @@ void fl_model_extras_foreach(const struct fl_model_run *r,
 	fn(arg, "retry_window.missed", (double)w->missed);
 	fn(arg, "model.touches_nofault", (double)r->touches_nofault);
 	fn(arg, "model.max_attempts", (double)r->max_attempts);
+	fn(arg, "model.relocated", (double)r->relocated);
 	fn(arg, "model.retry_loops_cut", (double)r->retry_loops_cut);
 	fn(arg, "model.segv", (double)r->segv);
 	fn(arg, "model.vma_write_waits", (double)r->vma_write_waits);

@@ -60,6 +60,7 @@ enum fl_op_kind {
 #define FL_OPF_EXEC	0x02	/* instruction fetch */
 #define FL_OPF_KERNEL	0x04	/* kernel-mode fault (copy_to_user, ...): mmap path always */
 #define FL_OPF_SWAP	0x08	/* anonymous fault that swaps the page in */
+#define FL_OPF_FIXED	0x10	/* MMAP: MAP_FIXED, replaces what is there */
 
 /* madvise advice values (Linux uapi) the model distinguishes */
 #define FL_MADV_NORMAL		0
@@ -235,6 +236,7 @@ struct fl_model_run {
 	uint64_t touches_nofault;	/* TOUCH ops that found a PTE */
 	uint64_t max_attempts;		/* most handle_mm_fault calls of one fault */
 	uint64_t retry_loops_cut;	/* faults given TRIED after MAX_ATTEMPTS (model.c) */
+	uint64_t relocated;		/* mmaps placed elsewhere: their range was taken */
 	uint64_t segv;			/* faults answered with SIGSEGV (no VMA / access) */
 	uint64_t vma_write_waits;	/* vma_start_write calls that waited for readers */
 	uint64_t vma_write_wait_ns;	/* ns writers spent in those */

@@ -425,6 +425,8 @@ static void writer_op(struct ctx *c, const struct rawop *r, struct tstate *t, st
 		op->addr = (uint64_t)r->ret;
 		op->len = len;
 		op->arg = (uint64_t)r->a2 & 7;	/* PROT_* = FL_VMA_READ/WRITE/EXEC */
+		if (r->mflags_known && (r->mflags & (0x10 | 0x100000)))	/* MAP_FIXED[_NOREPLACE] */
+			op->flags |= FL_OPF_FIXED;
 		c->slots = fl_realloc(c->slots, (c->nslots + 1) * sizeof(*c->slots));
 		sl = &c->slots[c->nslots++];
 		memset(sl, 0, sizeof(*sl));
