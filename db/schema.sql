@@ -390,6 +390,55 @@ CREATE TABLE recon_anomaly (
 
 -- ==== end of reconstruction =====================================================================
 
+-- ==== replay (issue 4: replay/, owned by the model engineer) ==================================
+-- Written by `faultlab replay --model` (replay/store.c), one replay_run per (capture, policy,
+-- arch, kernel, seed, cpus, capacity) run of the lock model; metric holds every number of the
+-- DESIGN.md vocabulary by its JSON name ("mmap_read_wait_us.p99", "mmap_read_wait_hist.3", ...)
+-- plus the model's own ("retry_window.cpu_wait_us", "model.evictions", ...); replay_fault one
+-- row per simulated fault. Times are ns of virtual time from the run's start.
+-- IF NOT EXISTS: replay also creates this section in databases made before it existed.
+CREATE TABLE IF NOT EXISTS replay_run (
+	id			INTEGER PRIMARY KEY,
+	capture			INTEGER NOT NULL REFERENCES capture(id),
+	policy			TEXT NOT NULL,		-- 'mainline', 'vma-retry+uptodate-no-retry-wb', ...
+	arch			TEXT NOT NULL,		-- x86_64 arm64 arm powerpc riscv s390 loongarch
+	kernel			TEXT NOT NULL,		-- '6.18'
+	seed			INTEGER NOT NULL,
+	cpus			INTEGER NOT NULL,
+	capacity_pages		INTEGER NOT NULL,	-- page-cache capacity, 0 = unlimited
+	created_realtime_ns	INTEGER NOT NULL,
+	elapsed_ns		INTEGER NOT NULL	-- wall time of the run
+) STRICT;
+
+CREATE TABLE IF NOT EXISTS metric (
+	run		INTEGER NOT NULL REFERENCES replay_run(id),
+	name		TEXT NOT NULL,
+	value		REAL NOT NULL,
+	PRIMARY KEY (run, name)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS replay_fault (
+	run		INTEGER NOT NULL REFERENCES replay_run(id),
+	id		INTEGER NOT NULL,		-- 1, 2, ... in order of completion
+	fault		INTEGER,			-- the capture's fault.id it replays
+	tid		INTEGER NOT NULL,		-- captured tid of the thread
+	address		INTEGER NOT NULL,
+	user		INTEGER NOT NULL,
+	path		TEXT NOT NULL,			-- vma vma_retry_mmap vma_retry_vma mmap
+	outcome		TEXT NOT NULL,			-- ok segv
+	attempts	INTEGER NOT NULL,
+	retry_drop	INTEGER NOT NULL,
+	retry_io_miss	INTEGER NOT NULL,
+	major		INTEGER NOT NULL,
+	start_ns	INTEGER NOT NULL,
+	end_ns		INTEGER NOT NULL,
+	io_wait_ns	INTEGER NOT NULL,
+	io_wait_locked_ns INTEGER NOT NULL,
+	mmap_wait_ns	INTEGER NOT NULL,
+	PRIMARY KEY (run, id)
+) STRICT;
+-- ==== end of replay ===========================================================================
+
 -- @@ after-load: indexes, built by fl_db_ingest() after the bulk insert of each capture
 -- (CREATE INDEX IF NOT EXISTS: built once, then maintained by later captures' inserts).
 --
