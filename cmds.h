@@ -5,4 +5,5 @@ int cmd_capture(int argc, char **argv);
 int cmd_ingest(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_replay(int argc, char **argv);
 #endif

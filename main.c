@@ -19,6 +19,7 @@ static const struct cmd commands[] = {
 	{ "ingest", cmd_ingest, "decode captures into the database" },
 	{ "info", cmd_info, "what is in a capture file or a database" },
 	{ "report", cmd_report, "the fault and lock picture of a capture" },
+	{ "replay", cmd_replay, "replay a capture through the lock model under kernel policies" },
 };
 
 static void usage(FILE *f)
