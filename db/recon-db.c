@@ -41,7 +41,7 @@ struct batch {
 struct dbsink {
 	sqlite3 *db;
 	int64_t capture;
-	struct batch fault, wait, op, io;
+	struct batch fault, wait, op, io, vma;
 };
 
 static int sqlfail(sqlite3 *db, struct fl_err *err, const char *what)
@@ -296,6 +296,55 @@ static void bind_op(struct dbsink *s, sqlite3_stmt *st, int c0, const void *row)
 }
 
 
+static int put_vma(void *arg, const struct fl_vma_row *v, struct fl_err *err)
+{
+	struct dbsink *s = arg;
+
+	return batch_add(s, &s->vma, v, err);
+}
+
+static void bind_vma(struct dbsink *s, sqlite3_stmt *st, int c0, const void *row)
+{
+	const struct fl_vma_row *v = row;
+	char perms[5] = {
+		(v->prot & 1) ? 'r' : '-', (v->prot & 2) ? 'w' : '-', (v->prot & 4) ? 'x' : '-',
+		v->shared ? 's' : 'p', 0,
+	};
+	bool file = v->ino || v->path;
+	int c = c0 + 1;
+
+	sqlite3_bind_int64(st, c++, s->capture);
+	sqlite3_bind_int64(st, c++, v->id);
+	sqlite3_bind_int64(st, c++, v->tgid);
+	bind_nz(st, c++, (int64_t)v->mm);
+	sqlite3_bind_int64(st, c++, (int64_t)v->start);
+	sqlite3_bind_int64(st, c++, (int64_t)v->end);
+	sqlite3_bind_text(st, c++, perms, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(st, c++, v->prot);
+	sqlite3_bind_int(st, c++, v->shared);
+	sqlite3_bind_text(st, c++, fl_vma_kind_name(v->kind), -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, c++, v->heap);
+	if (file && v->ino) {
+		sqlite3_bind_int64(st, c++, v->dev);
+		sqlite3_bind_int64(st, c++, (int64_t)v->ino);
+	} else {
+		sqlite3_bind_null(st, c++);
+		sqlite3_bind_null(st, c++);
+	}
+	if (file || v->kind == FL_VMA_FILE)
+		sqlite3_bind_int64(st, c++, (int64_t)v->pgoff);
+	else
+		sqlite3_bind_null(st, c++);
+	if (v->path)
+		sqlite3_bind_text(st, c++, v->path, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, c++);
+	sqlite3_bind_int64(st, c++, (int64_t)v->valid_from_ns);
+	bind_nz(st, c++, (int64_t)v->valid_to_ns);
+	sqlite3_bind_text(st, c++, fl_vma_source_name(v->source), -1, SQLITE_STATIC);
+	bind_nz(st, c++, v->op);
+}
+
 static void bind_io(struct dbsink *s, sqlite3_stmt *st, int c0, const void *row)
 {
 	const struct fl_io *io = row;
@@ -366,6 +415,28 @@ static int prep(sqlite3 *db, const char *sql, sqlite3_stmt **st, struct fl_err *
 }
 
 /*
+ * The vma table came after the first databases: create it (from the embedded
+ * schema's own text, so there is one definition) where it is missing.
+ */
+static int ensure_vma_table(sqlite3 *db, struct fl_err *err)
+{
+	extern const char fl_db_schema_sql[];
+	const char *a = strstr(fl_db_schema_sql, "-- @@ vma:");
+	const char *b = a ? strstr(a, "-- @@ end of vma") : NULL;
+	char *sql;
+	int ret;
+
+	if (!a || !b)
+		return fl_seterr(err, "the embedded schema has no vma section (rebuild faultlab)");
+	sql = fl_malloc((size_t)(b - a) + 1);
+	memcpy(sql, a, (size_t)(b - a));
+	sql[b - a] = 0;
+	ret = exec(db, sql, err);
+	free(sql);
+	return ret;
+}
+
+/*
  * A reconstruction writing into the database: the capture's metadata comes
  * from capture_kv (so ingest must have stored it first), events are fed in
  * merge order — by ingest as it decodes them, or by fl_recon_run_db() from
@@ -389,6 +460,7 @@ void fl_recon_db_abort(struct fl_recon_db *rd)
 	batch_release(&rd->s.wait);
 	batch_release(&rd->s.op);
 	batch_release(&rd->s.io);
+	batch_release(&rd->s.vma);
 	fl_recon_free(rd->r);
 	fl_kv_release(&rd->header);
 	fl_kv_release(&rd->trailer);
@@ -401,7 +473,7 @@ void fl_recon_db_abort(struct fl_recon_db *rd)
 
 struct fl_recon_db *fl_recon_db_begin(sqlite3 *db, int64_t capture_id, struct fl_err *err)
 {
-	static const char *const tables[] = { "fault", "lock_wait", "writer_op", "io",
+	static const char *const tables[] = { "fault", "lock_wait", "writer_op", "io", "vma",
 					      "recon_anomaly", "recon" };
 	struct fl_recon_db *rd = fl_calloc(1, sizeof(*rd));
 	char sec[32];
@@ -429,6 +501,8 @@ struct fl_recon_db *fl_recon_db_begin(sqlite3 *db, int64_t capture_id, struct fl
 		rd->snapp[i] = &rd->snaps[i];
 	rd->snapp[rd->nsnaps] = &rd->trailer;
 
+	if (ensure_vma_table(db, err) < 0)
+		goto fail;
 	/* replace earlier rows of this capture */
 	for (size_t i = 0; i < FL_ARRAY_SIZE(tables); i++) {
 		char sql[96];
@@ -442,13 +516,15 @@ struct fl_recon_db *fl_recon_db_begin(sqlite3 *db, int64_t capture_id, struct fl
 	batch_init(&rd->s.wait, "lock_wait", 24, sizeof(struct fl_lock_wait), bind_wait);
 	batch_init(&rd->s.op, "writer_op", 21, sizeof(struct fl_writer_op), bind_op);
 	batch_init(&rd->s.io, "io", 14, sizeof(struct fl_io), bind_io);
+	batch_init(&rd->s.vma, "vma", 19, sizeof(struct fl_vma_row), bind_vma);
 	if (batch_prepare(db, &rd->s.fault, err) < 0 || batch_prepare(db, &rd->s.wait, err) < 0 ||
-	    batch_prepare(db, &rd->s.op, err) < 0 || batch_prepare(db, &rd->s.io, err) < 0)
+	    batch_prepare(db, &rd->s.op, err) < 0 || batch_prepare(db, &rd->s.io, err) < 0 ||
+	    batch_prepare(db, &rd->s.vma, err) < 0)
 		goto fail;
 	{
 		struct fl_recon_opts opts = {
 			.header = &rd->header, .snapshots = rd->snapp, .nsnapshots = rd->nsnaps + 1,
-			.sink = { &rd->s, put_fault, put_wait, put_op, put_io },
+			.sink = { &rd->s, put_fault, put_wait, put_op, put_io, put_vma },
 		};
 		rd->r = fl_recon_new(&opts, err);
 		if (!rd->r)
@@ -478,7 +554,7 @@ int fl_recon_db_end(struct fl_recon_db *rd, uint64_t lost, uint64_t *events_out,
 		fl_recon_note_lost(rd->r, lost);
 	if (fl_recon_finish(rd->r, err) < 0 || batch_flush(&rd->s, &rd->s.fault, err) < 0 ||
 	    batch_flush(&rd->s, &rd->s.wait, err) < 0 || batch_flush(&rd->s, &rd->s.op, err) < 0 ||
-	    batch_flush(&rd->s, &rd->s.io, err) < 0)
+	    batch_flush(&rd->s, &rd->s.io, err) < 0 || batch_flush(&rd->s, &rd->s.vma, err) < 0)
 		goto out;
 	/* anomalies and the run's own row */
 	if (sqlite3_prepare_v2(db, "INSERT INTO recon_anomaly VALUES (?, ?, ?)", -1, &q, NULL) !=

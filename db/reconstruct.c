@@ -105,6 +105,9 @@ static const char *const anomaly_names[FL_AN__COUNT] = {
 	[FL_AN_RELEASE_MODE] = "release_mode_mismatch",
 };
 static const char *const owner_names[] = { "none", "fault", "syscall" };
+static const char *const source_names[FL_VSRC__COUNT] = {
+	"maps-start", "mmap", "mprotect", "mremap", "munmap-split", "brk", "fork", "maps-end",
+};
 
 const char *fl_fault_path_name(enum fl_fault_path p)
 {
@@ -121,6 +124,10 @@ const char *fl_anomaly_name(enum fl_anomaly a)
 const char *fl_owner_kind_name(enum fl_owner_kind k)
 {
 	return (unsigned)k < FL_ARRAY_SIZE(owner_names) ? owner_names[k] : "?";
+}
+const char *fl_vma_source_name(enum fl_vma_source s)
+{
+	return (unsigned)s < FL_VSRC__COUNT ? source_names[s] : "?";
 }
 
 /* ---- state ---------------------------------------------------------- */
@@ -206,9 +213,17 @@ struct mmst {
 };
 
 struct proc {
+	struct fl_recon *r;
 	int32_t tgid;
 	uint64_t mm;
 	struct fl_layout lay;
+	char *start_maps;		/* the first maps snapshot of the process (a copy) */
+	size_t start_len;
+	uint64_t start_ns;		/* when it was taken (time.trace_ns), 0 = not said */
+	char *end_maps;			/* the TRAILER's maps (the last known), a copy */
+	size_t end_len;
+	uint64_t brk_base;		/* the break brk(2) returned while no [heap] VMA existed */
+	bool gone;			/* the thread-group leader exited: the layout is closed */
 };
 
 struct fl_recon {
@@ -240,6 +255,8 @@ struct fl_recon {
 	int done_head, ndone;
 
 	struct fl_u64map deleted;	/* (dev, ino, index) -> ts of last page-cache delete */
+	struct fl_strpool paths;	/* VMA paths */
+	int64_t next_vma;
 	uint64_t dedupe[DEDUPE];
 	int dpos;
 };
@@ -249,6 +266,50 @@ static void anomaly(struct fl_recon *r, enum fl_anomaly a, uint32_t *bits)
 	r->anomalies[a]++;
 	if (bits)
 		*bits |= 1u << a;
+}
+
+/* ---- VMA versions ---------------------------------------------------- */
+
+/*
+ * A version of one of p's VMAs ends at p->lay.now (0: at the end of the
+ * capture, still there). Versions loaded from a snapshot before the first
+ * event (from_ns 0) count from the first event; those of a start snapshot
+ * taken after an exec that retires them never existed before it (the
+ * snapshot shows the new program) and are dropped.
+ */
+static void vma_retire(void *arg, const struct fl_vma *v)
+{
+	struct proc *p = arg;
+	struct fl_recon *r = p->r;
+	struct fl_vma_row row;
+
+	if (r->failed || !r->sink.vma)
+		return;
+	if (!v->from_ns && v->source == FL_VSRC_MAPS_START && p->start_ns &&
+	    p->lay.now && p->lay.now < p->start_ns)
+		return;
+	row = (struct fl_vma_row){
+		.id = v->id, .tgid = p->tgid, .mm = p->mm, .start = v->start, .end = v->end,
+		.prot = v->prot, .shared = v->shared, .kind = v->kind, .dev = v->dev,
+		.ino = v->ino, .pgoff = v->pgoff, .path = v->path, .heap = v->heap,
+		.valid_from_ns = v->from_ns ? v->from_ns : r->first_ts,
+		.valid_to_ns = p->lay.now, .source = v->source, .op = v->op,
+	};
+	if (row.valid_to_ns && row.valid_to_ns < row.valid_from_ns)
+		row.valid_from_ns = row.valid_to_ns;
+	if (r->sink.vma(r->sink.arg, &row, r->err) < 0)
+		r->failed = 1;
+}
+
+/* The layout of p, ready for a change at ts by a syscall (op) of the given source. */
+static struct fl_layout *lay_change(struct proc *p, uint64_t ts, enum fl_vma_source source,
+				    enum fl_vma_source split, int64_t op)
+{
+	p->lay.now = ts;
+	p->lay.source = (uint8_t)source;
+	p->lay.split_source = (uint8_t)split;
+	p->lay.op = op;
+	return &p->lay;
 }
 
 /* ---- lookups -------------------------------------------------------- */
@@ -312,8 +373,13 @@ static struct proc *proc_get(struct fl_recon *r, int32_t tgid)
 		r->procs = fl_realloc(r->procs, r->capprocs * sizeof(*r->procs));
 	}
 	p = fl_calloc(1, sizeof(*p));
+	p->r = r;
 	p->tgid = tgid;
 	p->lay.page_size = r->page_size;
+	p->lay.pool = &r->paths;
+	p->lay.next_id = &r->next_vma;
+	p->lay.retire = vma_retire;
+	p->lay.retire_arg = p;
 	r->procs[r->nprocs++] = p;
 	*slot = r->nprocs;
 	return p;
@@ -370,10 +436,16 @@ static void thr_set_mm(struct fl_recon *r, struct thr *t, uint64_t mm)
 	}
 }
 
-static struct fl_layout *thr_layout(struct fl_recon *r, struct thr *t)
+static struct proc *thr_proc(struct fl_recon *r, struct thr *t)
 {
 	int32_t tgid = thr_tgid(r, t);
-	struct proc *p = tgid ? proc_find(r, tgid) : NULL;
+
+	return tgid ? proc_find(r, tgid) : NULL;
+}
+
+static struct fl_layout *thr_layout(struct fl_recon *r, struct thr *t)
+{
+	struct proc *p = thr_proc(r, t);
 
 	return p ? &p->lay : NULL;
 }
@@ -1010,12 +1082,15 @@ static uint64_t page_up(const struct fl_recon *r, uint64_t n)
 }
 
 /* The layout change a successful mmap-family syscall made (§7). */
-static void layout_update(struct fl_recon *r, struct thr *t, const struct sys_st *s, int64_t ret)
+static void layout_update(struct fl_recon *r, struct thr *t, const struct sys_st *s, int64_t ret,
+			  uint64_t ts)
 {
-	struct fl_layout *lay = thr_layout(r, t);
+	struct proc *p = thr_proc(r, t);
+	struct fl_layout *lay;
 	const int64_t *a = s->args;
+	int64_t op = s->row.id;
 
-	if (!lay || (ret < 0 && ret >= -4095))
+	if (!p || p->gone || (ret < 0 && ret >= -4095))
 		return;
 	switch (s->row.sys) {
 	case FL_SYS_MMAP: {
@@ -1024,6 +1099,7 @@ static void layout_update(struct fl_recon *r, struct thr *t, const struct sys_st
 			.start = (uint64_t)ret,
 			.end = (uint64_t)ret + page_up(r, (uint64_t)a[1]),
 			.shared = flags & MAP_SHARED_F,
+			.prot = (uint8_t)(a[2] & 7),
 		};
 		if (flags & MAP_ANON_F)
 			v.kind = v.shared ? FL_VMA_SHMEM : FL_VMA_ANON;
@@ -1032,36 +1108,70 @@ static void layout_update(struct fl_recon *r, struct thr *t, const struct sys_st
 		if (flags & MAP_GROWSDOWN_F)
 			v.kind = FL_VMA_STACK;
 		v.pgoff = (uint64_t)a[5] / r->page_size;
+		lay = lay_change(p, ts, FL_VSRC_MMAP, FL_VSRC_MUNMAP_SPLIT, op);
 		fl_layout_map(lay, &v);
 		break;
 	}
 	case FL_SYS_MUNMAP:
+		lay = lay_change(p, ts, FL_VSRC_MUNMAP_SPLIT, FL_VSRC_MUNMAP_SPLIT, op);
 		fl_layout_unmap(lay, (uint64_t)a[0], (uint64_t)a[0] + page_up(r, (uint64_t)a[1]));
 		break;
+	case FL_SYS_MPROTECT:
+		/* mprotect_fixup(): a VMA whose flags do not change is left alone (§7) */
+		lay = lay_change(p, ts, FL_VSRC_MPROTECT, FL_VSRC_MPROTECT, op);
+		fl_layout_protect(lay, (uint64_t)a[0], (uint64_t)a[0] + page_up(r, (uint64_t)a[1]),
+				  (uint8_t)(a[2] & 7));
+		break;
 	case FL_SYS_MREMAP: {
-		const struct fl_vma *old = fl_layout_find(lay, (uint64_t)a[0]);
+		const struct fl_vma *old = fl_layout_find(&p->lay, (uint64_t)a[0]);
 		struct fl_vma v;
 
 		if (!old)
 			break;
 		v = *old;
+		if (v.kind == FL_VMA_FILE || v.ino)
+			v.pgoff += ((uint64_t)a[0] - old->start) / r->page_size;
+		lay = lay_change(p, ts, FL_VSRC_MREMAP, FL_VSRC_MUNMAP_SPLIT, op);
 		fl_layout_unmap(lay, (uint64_t)a[0], (uint64_t)a[0] + page_up(r, (uint64_t)a[1]));
 		v.start = (uint64_t)ret;
 		v.end = (uint64_t)ret + page_up(r, (uint64_t)a[2]);
 		fl_layout_map(lay, &v);
 		break;
 	}
-	case FL_SYS_BRK:
+	case FL_SYS_BRK: {
 		/* brk(2) returns the new break: the [heap] VMA now ends there */
-		for (size_t i = 0; i < lay->n; i++) {
-			struct fl_vma *v = &lay->v[i];
-			if (v->heap && (uint64_t)ret > v->start &&
-			    (i + 1 == lay->n || lay->v[i + 1].start >= page_up(r, (uint64_t)ret))) {
-				v->end = page_up(r, (uint64_t)ret);
+		uint64_t brk = page_up(r, (uint64_t)ret);
+		size_t i;
+
+		lay = lay_change(p, ts, FL_VSRC_BRK, FL_VSRC_BRK, op);
+		for (i = 0; i < lay->n; i++)
+			if (lay->v[i].heap)
 				break;
+		if (i == lay->n) {
+			/* no heap yet: the first break is its start (mm->start_brk) */
+			if (!p->brk_base) {
+				p->brk_base = (uint64_t)ret;
+			} else if (brk > p->brk_base && !fl_layout_find(lay, p->brk_base)) {
+				struct fl_vma v = { .start = p->brk_base, .end = brk,
+						    .kind = FL_VMA_ANON, .prot = 3, .heap = true,
+						    .path = fl_strpool_get(&r->paths, "[heap]", 6) };
+				fl_layout_map(lay, &v);
 			}
+			break;
+		}
+		if (brk == lay->v[i].end || (i + 1 < lay->n && lay->v[i + 1].start < brk))
+			break;
+		if (brk <= lay->v[i].start) {
+			p->brk_base = lay->v[i].start;
+			fl_layout_unmap(lay, lay->v[i].start, lay->v[i].end);
+		} else {
+			struct fl_vma v = lay->v[i];
+
+			v.end = brk;
+			fl_layout_replace(lay, i, &v);
 		}
 		break;
+	}
 	default:
 		break;
 	}
@@ -1087,7 +1197,7 @@ static void sys_exit(struct fl_recon *r, struct thr *t, const struct fl_event *e
 	if ((s->row.sys == FL_SYS_CLONE || s->row.sys == FL_SYS_CLONE3 ||
 	     s->row.sys == FL_SYS_FORK || s->row.sys == FL_SYS_VFORK) && ev->a[0] > 0)
 		s->row.child = (int32_t)ev->a[0];
-	layout_update(r, t, s, ev->a[0]);
+	layout_update(r, t, s, ev->a[0], ev->ts);
 	sys_close(r, t);
 }
 
@@ -1118,8 +1228,11 @@ static void sched_fork(struct fl_recon *r, const struct fl_event *ev)
 		/* fork copies the parent's layout */
 		if (pp && !cp->lay.n && !(s->active && (s->args[0] & CLONE_VM_F) &&
 					   s->row.sys == FL_SYS_CLONE)) {
+			struct fl_layout *lay = lay_change(cp, ev->ts, FL_VSRC_FORK, FL_VSRC_FORK,
+							   s->active ? s->row.id : 0);
+
 			for (size_t i = 0; i < pp->lay.n; i++)
-				fl_layout_map(&cp->lay, &pp->lay.v[i]);
+				fl_layout_map(lay, &pp->lay.v[i]);
 		}
 	}
 }
@@ -1474,21 +1587,38 @@ int fl_recon_feed(struct fl_recon *r, const struct fl_event *ev, int inst, struc
 		if (ev->sys != FL_SYS_NONE)
 			sys_exit(r, t, ev);
 		break;
-	case FL_EV_SCHED_EXIT:
-		fault_close(r, t, false);
-		sys_close(r, t);
-		break;
-	case FL_EV_SCHED_EXEC: {
-		/* a new mm: forget the old one and its layout */
-		int32_t tgid = thr_tgid(r, t);
-		struct proc *p = tgid ? proc_find(r, tgid) : NULL;
+	case FL_EV_SCHED_EXIT: {
+		struct proc *p;
 
 		fault_close(r, t, false);
-		t->mm = 0;
-		if (p) {
-			p->mm = 0;
-			p->lay.n = 0;
+		sys_close(r, t);
+		/* the thread-group leader's exit: the address space goes (exit_mm) */
+		p = t->tgid == t->tid ? proc_find(r, t->tid) : NULL;
+		if (p && !p->gone) {
+			fl_layout_clear(lay_change(p, ev->ts, FL_VSRC_MAPS_START, FL_VSRC_MAPS_START,
+						   0));
+			p->gone = true;
 		}
+		break;
+	}
+	case FL_EV_SCHED_EXEC: {
+		/* a new mm: forget the old one and its layout */
+		struct proc *p = thr_proc(r, t);
+
+		fault_close(r, t, false);
+		if (p) {
+			struct fl_layout *lay = lay_change(p, ev->ts, FL_VSRC_MAPS_START,
+							   FL_VSRC_MAPS_START, 0);
+
+			fl_layout_clear(lay);
+			p->mm = 0;
+			p->gone = false;
+			p->brk_base = 0;
+			/* a start snapshot taken after the exec shows the new program */
+			if (p->start_maps && p->start_ns > ev->ts)
+				fl_layout_load_maps(lay, p->start_maps, p->start_len);
+		}
+		t->mm = 0;
 		break;
 	}
 	case FL_EV_LOCK_CONTENTION_BEGIN:
@@ -1515,6 +1645,45 @@ void fl_recon_note_lost(struct fl_recon *r, uint64_t n)
 	r->anomalies[FL_AN_LOST_EVENTS] += n;
 }
 
+/*
+ * Reconciles a process's layout with its last maps snapshot (the TRAILER's):
+ * a VMA that the layout has with the same range, and knows no file of, takes
+ * the file from it (mmap of a file traces only its fd); a VMA of the snapshot
+ * that overlaps nothing in the layout was made by something untraced (exec's
+ * own, a task not followed, a lost event) and starts a maps-end version at the
+ * capture's last event.
+ */
+static void maps_end(struct fl_recon *r, struct proc *p)
+{
+	struct fl_vma *e;
+	size_t n;
+	struct fl_layout *lay;
+
+	if (!p->end_maps)
+		return;
+	fl_maps_parse(p->end_maps, p->end_len, r->page_size, &r->paths, &e, &n);
+	lay = lay_change(p, r->last_ts, FL_VSRC_MAPS_END, FL_VSRC_MAPS_END, 0);
+	for (size_t i = 0; i < n; i++) {
+		struct fl_vma *v = fl_layout_find_mut(lay, e[i].start);
+		bool overlap = false;
+
+		if (v && v->start == e[i].start && v->end == e[i].end) {
+			if (!v->path && e[i].path && v->kind == FL_VMA_FILE && !v->ino &&
+			    v->pgoff == e[i].pgoff) {
+				v->path = e[i].path;
+				v->dev = e[i].dev;
+				v->ino = e[i].ino;
+			}
+			continue;
+		}
+		for (size_t k = 0; k < lay->n && !overlap; k++)
+			overlap = lay->v[k].start < e[i].end && lay->v[k].end > e[i].start;
+		if (!overlap)
+			fl_layout_map(lay, &e[i]);
+	}
+	free(e);
+}
+
 int fl_recon_finish(struct fl_recon *r, struct fl_err *err)
 {
 	r->err = err;
@@ -1535,6 +1704,14 @@ int fl_recon_finish(struct fl_recon *r, struct fl_err *err)
 		}
 	}
 	io_flush(r, r->last_ts, true);
+	for (size_t i = 0; i < r->nprocs && !r->failed; i++) {
+		struct proc *p = r->procs[i];
+
+		if (!p->gone)
+			maps_end(r, p);
+		/* what is left is still there at the end */
+		fl_layout_clear(lay_change(p, 0, FL_VSRC_MAPS_START, FL_VSRC_MAPS_START, 0));
+	}
 	/* requests issued and never completed within the capture */
 	for (size_t i = 0; i < r->ioidx.cap && !r->failed; i++) {
 		if (r->ioidx.used[i]) {
@@ -1603,6 +1780,9 @@ static void load_tasks(struct fl_recon *r, const struct fl_kv_item *it)
 
 static void load_kv(struct fl_recon *r, const struct fl_kv *kv, bool maps)
 {
+	uint64_t taken = fl_kv_getu64(kv, "time.trace_ns", 0);
+	bool trailer = fl_kv_find(kv, "end.trace_ns") != NULL;
+
 	for (size_t i = 0; i < kv->n; i++) {
 		const struct fl_kv_item *it = &kv->items[i];
 
@@ -1615,9 +1795,22 @@ static void load_kv(struct fl_recon *r, const struct fl_kv *kv, bool maps)
 			if (pid <= 0)
 				continue;
 			p = proc_get(r, pid);
+			if (trailer) {
+				free(p->end_maps);
+				p->end_maps = fl_malloc(it->len + 1);
+				memcpy(p->end_maps, it->val, it->len);
+				p->end_len = it->len;
+			}
 			/* the first snapshot of a process wins: it describes the start */
-			if (!p->lay.n)
-				fl_layout_load_maps(&p->lay, it->val, it->len);
+			if (!p->start_maps) {
+				p->start_maps = fl_malloc(it->len + 1);
+				memcpy(p->start_maps, it->val, it->len);
+				p->start_len = it->len;
+				p->start_ns = taken;
+				fl_layout_load_maps(lay_change(p, 0, FL_VSRC_MAPS_START,
+							       FL_VSRC_MAPS_START, 0),
+						    it->val, it->len);
+			}
 		}
 	}
 }
@@ -1688,8 +1881,11 @@ void fl_recon_free(struct fl_recon *r)
 	free(r->mms);
 	for (size_t i = 0; i < r->nprocs; i++) {
 		fl_layout_release(&r->procs[i]->lay);
+		free(r->procs[i]->start_maps);
+		free(r->procs[i]->end_maps);
 		free(r->procs[i]);
 	}
+	fl_strpool_release(&r->paths);
 	free(r->procs);
 	free(r->ios);
 	free(r->freeio);
@@ -1800,4 +1996,20 @@ void fl_io_format(const struct fl_io *io, struct fl_buf *b)
 		    (long long)io->issue_fault, (unsigned long long)io->issue_ns,
 		    (unsigned long long)io->complete_ns, (long long)io->error, io->waiters,
 		    (long long)io->first_waiter);
+}
+
+void fl_vma_row_format(const struct fl_vma_row *v, struct fl_buf *b)
+{
+	fl_buf_addf(b, "vma %lld tgid=%d %#llx-%#llx %c%c%c%c %s", (long long)v->id, v->tgid,
+		    (unsigned long long)v->start, (unsigned long long)v->end,
+		    (v->prot & 1) ? 'r' : '-', (v->prot & 2) ? 'w' : '-', (v->prot & 4) ? 'x' : '-',
+		    v->shared ? 's' : 'p', fl_vma_kind_name(v->kind));
+	if (v->ino)
+		fl_buf_addf(b, " file=%u:%llu pgoff=%llu", v->dev, (unsigned long long)v->ino,
+			    (unsigned long long)v->pgoff);
+	if (v->path)
+		fl_buf_addf(b, " path=%s", v->path);
+	fl_buf_addf(b, " from=%llu to=%llu source=%s op=%lld", (unsigned long long)v->valid_from_ns,
+		    (unsigned long long)v->valid_to_ns, fl_vma_source_name(v->source),
+		    (long long)v->op);
 }

@@ -20,7 +20,7 @@
  *
  * fl_recon_run_db() does the same from a database: it reads the event table
  * of one capture in id (= merge) order and writes the fault, lock_wait,
- * writer_op, io and recon_anomaly tables (db/schema.sql, "reconstruction").
+ * writer_op, io, vma and recon_anomaly tables (db/schema.sql, "reconstruction").
  */
 #ifndef FL_RECONSTRUCT_H
 #define FL_RECONSTRUCT_H
@@ -165,6 +165,45 @@ struct fl_writer_op {
 	uint32_t anomalies;
 };
 
+/* What made a version of a VMA (vma.source). */
+enum fl_vma_source {
+	FL_VSRC_MAPS_START = 0,		/* the process's first maps snapshot (after exec: from the exec) */
+	FL_VSRC_MMAP,			/* mmap's result (and the pieces of VMAs it overlapped) */
+	FL_VSRC_MPROTECT,		/* mprotect changed its prot (pieces outside the range too) */
+	FL_VSRC_MREMAP,			/* mremap's result */
+	FL_VSRC_MUNMAP_SPLIT,		/* what munmap left of a VMA it cut */
+	FL_VSRC_BRK,			/* the heap after brk moved its end */
+	FL_VSRC_FORK,			/* the child's copy of its parent's layout */
+	FL_VSRC_MAPS_END,		/* only in the last maps snapshot: made by something untraced */
+	FL_VSRC__COUNT
+};
+
+/*
+ * One version of one VMA: the address-space layout over time. A version is
+ * valid over [valid_from_ns, valid_to_ns); a change to the VMA (split, prot,
+ * resize, unmap, exec, exit) ends it and starts new ones.
+ */
+struct fl_vma_row {
+	int64_t id;			/* 1, 2, ... in order of creation (= of valid_from_ns) */
+	int32_t tgid;
+	uint64_t mm;			/* 0 = not known */
+	uint64_t start, end;		/* bytes, [start, end) */
+	uint8_t prot;			/* PROT_READ 1 | PROT_WRITE 2 | PROT_EXEC 4 */
+	bool shared;			/* MAP_SHARED */
+	uint8_t kind;			/* enum fl_vma_kind */
+	uint32_t dev;			/* kernel dev_t, 0 = none or not known */
+	uint64_t ino;			/* 0 = none or not known */
+	uint64_t pgoff;			/* file offset of start, pages */
+	bool heap;			/* the [heap] */
+	const char *path;		/* from maps; NULL: anonymous or not known (owned by the
+					   reconstructor: valid until fl_recon_free) */
+	uint64_t valid_from_ns;		/* the change that made it; maps-start rows loaded before the
+					   capture's first event: that event's time */
+	uint64_t valid_to_ns;		/* the change that ended it; 0 = still there at the end */
+	uint8_t source;			/* enum fl_vma_source */
+	int64_t op;			/* writer_op id of the syscall that made it, 0 = none */
+};
+
 struct fl_io {
 	int64_t id;
 	uint32_t dev;
@@ -186,6 +225,7 @@ struct fl_recon_sink {
 	int (*lock_wait)(void *arg, const struct fl_lock_wait *w, struct fl_err *err);
 	int (*writer_op)(void *arg, const struct fl_writer_op *op, struct fl_err *err);
 	int (*io)(void *arg, const struct fl_io *io, struct fl_err *err);
+	int (*vma)(void *arg, const struct fl_vma_row *v, struct fl_err *err);	/* may be NULL */
 };
 
 struct fl_recon_opts {
@@ -229,19 +269,21 @@ const char *fl_fault_path_name(enum fl_fault_path p);
 const char *fl_vma_kind_name(enum fl_vma_kind k);
 const char *fl_anomaly_name(enum fl_anomaly a);
 const char *fl_owner_kind_name(enum fl_owner_kind k);
+const char *fl_vma_source_name(enum fl_vma_source s);
 
 /* One line of text per row (no newline), stable for golden files. */
 void fl_fault_format(const struct fl_fault *f, struct fl_buf *b);
 void fl_lock_wait_format(const struct fl_lock_wait *w, struct fl_buf *b);
 void fl_writer_op_format(const struct fl_writer_op *op, struct fl_buf *b);
 void fl_io_format(const struct fl_io *io, struct fl_buf *b);
+void fl_vma_row_format(const struct fl_vma_row *v, struct fl_buf *b);
 
 /* Parses "6.1.0-31-cloud-amd64" -> 6, 1; returns -1 if it does not start with N.N. */
 int fl_recon_parse_release(const char *release, int *major, int *minor);
 
 /*
  * Reconstructs capture_id from the event table and writes fault, lock_wait,
- * writer_op, io and recon_anomaly rows (replacing earlier ones of that capture).
+ * writer_op, io, vma and recon_anomaly rows (replacing earlier ones of that capture).
  * Runs inside the caller's transaction if one is open, else in its own.
  * *events_out (may be NULL) receives the number of events read.
  */

@@ -380,6 +380,42 @@ CREATE TABLE io (
 	PRIMARY KEY (capture, id)
 ) STRICT, WITHOUT ROWID;
 
+-- @@ vma: the address-space layout over time (fl_recon_db_begin() also creates it in databases
+-- made before it existed, from this text up to "@@ end of vma").
+-- One row per version of a VMA of a followed process: a change (mmap, munmap, mprotect, mremap,
+-- brk, fork, exec, the process's exit) ends the versions it touches (valid_to_ns) and starts
+-- new ones for what it makes and for the pieces it leaves. The layout at start comes from the
+-- process's first /proc/PID/maps snapshot (after an exec: the snapshot taken after it, valid
+-- from the exec); adjacent VMAs are never merged as the kernel's vma_merge may do.
+CREATE TABLE IF NOT EXISTS vma (
+	capture		INTEGER NOT NULL REFERENCES capture(id),
+	id		INTEGER NOT NULL,		-- 1, 2, ... in order of creation
+	tgid		INTEGER NOT NULL,
+	mm		INTEGER,			-- mm_struct address, NULL: not known
+	start		INTEGER NOT NULL,		-- first byte
+	end		INTEGER NOT NULL,		-- byte after the last
+	perms		TEXT NOT NULL,			-- as maps: 'rw-p', 'r-xs', ...
+	prot		INTEGER NOT NULL,		-- PROT_READ 1 | PROT_WRITE 2 | PROT_EXEC 4
+	shared		INTEGER NOT NULL,		-- MAP_SHARED
+	kind		TEXT NOT NULL,			-- anon file shmem stack unknown ([vdso] ...)
+	heap		INTEGER NOT NULL,		-- the [heap] (brk moves its end)
+	dev		INTEGER,			-- kernel dev_t, inode, file offset in pages
+	ino		INTEGER,			-- (NULL: not a file, or a file mmap'd during
+	pgoff		INTEGER,			-- the capture and gone before its end)
+	path		TEXT,				-- from maps; NULL: anonymous or not known
+	valid_from_ns	INTEGER NOT NULL,		-- the change that made it (maps-start rows
+							-- loaded before the first event: its time)
+	valid_to_ns	INTEGER,			-- the change that ended it; NULL: still there
+	source		TEXT NOT NULL,			-- maps-start mmap mprotect mremap munmap-split
+							-- brk fork maps-end (only in the last snapshot)
+	writer_op	INTEGER,			-- writer_op.id of the syscall that made it
+	PRIMARY KEY (capture, id)
+) STRICT, WITHOUT ROWID;
+-- The layout of a process at a time: WHERE capture = ? AND tgid = ? AND start <= address
+-- (a few rows per mmap-family syscall: kept up to date during the load, unlike the event table).
+CREATE INDEX IF NOT EXISTS vma_by_addr ON vma(capture, tgid, start);
+-- @@ end of vma
+
 -- Anomalies per capture: a named kind and how often it happened (never silently absorbed).
 CREATE TABLE recon_anomaly (
 	capture		INTEGER NOT NULL REFERENCES capture(id),

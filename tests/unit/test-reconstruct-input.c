@@ -154,11 +154,11 @@ int recon_input_parse(struct recon_input *in, const char *text, struct fl_err *e
 				snprintf(block_key, sizeof(block_key), "tasks");
 			else if (!strcmp(key, "lost")) {
 				struct recon_lost l = { .at = in->n };
-				unsigned long long n = 0;
+				unsigned long long lost = 0;
 
-				if (sscanf(val, "%d %llu %d", &l.cpu, &n, &l.inst) < 2 || !n)
+				if (sscanf(val, "%d %llu %d", &l.cpu, &lost, &l.inst) < 2 || !lost)
 					return fl_seterr(err, "line %d: @lost CPU N [INST]", lineno);
-				l.n = n;
+				l.n = lost;
 				in->lost = fl_realloc(in->lost, (in->nlost + 1) * sizeof(*in->lost));
 				in->lost[in->nlost++] = l;
 				in->lost_total += l.n;
@@ -287,6 +287,21 @@ static int sink_io(void *arg, const struct fl_io *io, struct fl_err *err)
 	return 0;
 }
 
+static int sink_vma(void *arg, const struct fl_vma_row *v, struct fl_err *err)
+{
+	struct recon_out *o = arg;
+	struct fl_buf line = { 0 };
+
+	o->vmas = fl_realloc(o->vmas, (o->nvmas + 1) * sizeof(*v));
+	o->vmas[o->nvmas] = *v;
+	o->vmas[o->nvmas].path = NULL;
+	fl_vma_row_format(v, &line);
+	fl_buf_addf(&o->vtext, "%s\n", line.data);
+	o->nvmas++;
+	fl_buf_release(&line);
+	return 0;
+}
+
 /* Rows sorted by id within each table, so the text does not depend on emission order. */
 static int cmp_line(const void *a, const void *b)
 {
@@ -330,7 +345,7 @@ int recon_run_kv(const struct fl_kv *header, const struct fl_kv *const *snaps, s
 		.header = header,
 		.snapshots = snaps,
 		.nsnapshots = nsnaps,
-		.sink = { o, sink_fault, sink_wait, sink_op, sink_io },
+		.sink = { o, sink_fault, sink_wait, sink_op, sink_io, sink_vma },
 	};
 	struct fl_recon *r;
 	const uint64_t *an;
@@ -352,6 +367,13 @@ int recon_run_kv(const struct fl_kv *header, const struct fl_kv *const *snaps, s
 	sorted(&o->text, &o->wtext);
 	sorted(&o->text, &o->otext);
 	sorted(&o->text, &o->itext);
+	{
+		struct fl_buf v = o->vtext;
+
+		memset(&o->vtext, 0, sizeof(o->vtext));
+		sorted(&o->vtext, &v);
+		fl_buf_release(&v);
+	}
 	for (int a = 0; a < FL_AN__COUNT; a++)
 		if (an[a])
 			fl_buf_addf(&o->text, "anomaly %s %llu\n", fl_anomaly_name(a),
@@ -369,6 +391,8 @@ void recon_out_release(struct recon_out *o)
 	free(o->waits);
 	free(o->ops);
 	free(o->ios);
+	free(o->vmas);
+	fl_buf_release(&o->vtext);
 	fl_buf_release(&o->ftext);
 	fl_buf_release(&o->wtext);
 	fl_buf_release(&o->otext);

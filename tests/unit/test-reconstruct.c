@@ -192,6 +192,41 @@ static void ingest_compare(const char *name, const struct fl_buf *flc, const str
 	CHECKF(got.data && want.data && !strcmp(got.data, want.data),
 	       "%s: the database after ingest differs from the rows:\n%s--- rows:\n%s", name,
 	       got.data ? got.data : "", want.data ? want.data : "");
+	sqlite3_finalize(q);
+	q = NULL;
+	/* the vma rows, with the perms text the database derives */
+	fl_buf_reset(&got);
+	fl_buf_reset(&want);
+	for (int64_t id = 1; id <= (int64_t)o->nvmas; id++) {
+		for (size_t i = 0; i < o->nvmas; i++) {
+			const struct fl_vma_row *v = &o->vmas[i];
+
+			if (v->id != id)
+				continue;
+			fl_buf_addf(&want, "%lld %d %lld %lld %c%c%c%c %s %lld %lld %s %lld\n",
+				    (long long)v->id, v->tgid, (long long)v->start, (long long)v->end,
+				    (v->prot & 1) ? 'r' : '-', (v->prot & 2) ? 'w' : '-',
+				    (v->prot & 4) ? 'x' : '-', v->shared ? 's' : 'p',
+				    fl_vma_kind_name(v->kind), (long long)v->valid_from_ns,
+				    (long long)v->valid_to_ns, fl_vma_source_name(v->source),
+				    (long long)v->op);
+		}
+	}
+	CHECK(sqlite3_prepare_v2(fl_db_sqlite(db),
+		"SELECT id, tgid, start, end, perms, kind, valid_from_ns, coalesce(valid_to_ns, 0), "
+		"source, coalesce(writer_op, 0) FROM vma WHERE capture = ? ORDER BY id",
+		-1, &q, NULL) == SQLITE_OK);
+	if (!q)
+		goto out;
+	sqlite3_bind_int64(q, 1, st.capture_id);
+	while (sqlite3_step(q) == SQLITE_ROW) {
+		for (int c = 0; c < 10; c++)
+			fl_buf_addf(&got, "%s%s", c ? " " : "", sqlite3_column_text(q, c));
+		fl_buf_addstr(&got, "\n");
+	}
+	CHECKF(!strcmp(got.data ? got.data : "", want.data ? want.data : ""),
+	       "%s: the database's vma rows differ from the reconstruction's:\n%s--- rows:\n%s",
+	       name, got.data ? got.data : "", want.data ? want.data : "");
 out:
 	if (q)
 		sqlite3_finalize(q);
@@ -257,10 +292,17 @@ static int run_case(const char *name, struct recon_input *in, struct recon_out *
 		goto out;
 	}
 	golden_compare(dir, "expected.txt", o->text.data ? o->text.data : "");
+	/* the layout's versions, for the cases that check them */
+	snprintf(path, sizeof(path), "%s/vma.txt", dir);
+	if (access(path, F_OK) == 0)
+		golden_compare(dir, "vma.txt", o->vtext.data ? o->vtext.data : "");
 	CHECKF(recon_run(in, in->ev, in->inst, in->n, &direct, &err) == 0, "%s: %s", name,
 	       err.msg);
 	CHECKF(direct.text.data && o->text.data && !strcmp(direct.text.data, o->text.data),
 	       "%s: the decoded capture and the text events give different rows", name);
+	CHECKF(!strcmp(direct.vtext.data ? direct.vtext.data : "",
+		       o->vtext.data ? o->vtext.data : ""),
+	       "%s: the decoded capture and the text events give different vma rows", name);
 	ingest_compare(name, &flc, o);
 	ret = 0;
 out:
@@ -594,6 +636,89 @@ FL_TEST(recon_not_a_retry)
 	CHECK(o.nfaults == 1 && o.faults[0].attempts == 1 && o.faults[0].retry_drop == 0);
 	CHECK(o.nfaults == 1 && o.faults[0].end_ns == 10400);
 	CHECK(o.nwaits == 2 && o.waits[1].owner_kind == FL_OWNER_NONE);
+	recon_out_release(&o);
+	recon_input_release(&in);
+}
+
+static const struct fl_vma_row *vma_by_id(const struct recon_out *o, int64_t id)
+{
+	for (size_t i = 0; i < o->nvmas; i++)
+		if (o->vmas[i].id == id)
+			return &o->vmas[i];
+	return NULL;
+}
+
+/* The versions valid at ts that cover addr (there must be exactly one). */
+static int vmas_at(const struct recon_out *o, int32_t tgid, uint64_t addr, uint64_t ts,
+		   const struct fl_vma_row **which)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < o->nvmas; i++) {
+		const struct fl_vma_row *v = &o->vmas[i];
+
+		if (v->tgid == tgid && v->start <= addr && addr < v->end && v->valid_from_ns <= ts &&
+		    (!v->valid_to_ns || ts < v->valid_to_ns)) {
+			*which = v;
+			n++;
+		}
+	}
+	return n;
+}
+
+/*
+ * mmap -> mprotect (split in three) -> munmap (cuts two pieces) -> an
+ * mprotect that changes nothing -> mremap in place: one row per version,
+ * each with the syscall that made it, and every fault inside exactly one
+ * version valid at its time, the one whose range the fault row names.
+ */
+FL_TEST(recon_golden_vma_layout)
+{
+	struct recon_input in;
+	struct recon_out o;
+
+	if (run_case("vma-layout", &in, &o) == 0) {
+		const struct fl_vma_row *v;
+		const uint64_t base = 0x7f2000000000ULL;
+
+		CHECK_EQ_U64(o.nvmas, 10);
+		CHECK_EQ_U64(o.nops, 5);
+		v = vma_by_id(&o, 4);	/* mmap's result, ended by the mprotect */
+		CHECK(v && v->source == FL_VSRC_MMAP && v->start == base && v->end == base + 0x10000 &&
+		      v->prot == 3 && v->valid_from_ns == 101000 && v->valid_to_ns == 201000 &&
+		      v->op == 1 && v->kind == FL_VMA_ANON && v->mm == 0xffff888100000000ULL);
+		v = vma_by_id(&o, 6);	/* the protected middle, cut by munmap */
+		CHECK(v && v->source == FL_VSRC_MPROTECT && v->start == base + 0x4000 &&
+		      v->end == base + 0x8000 && v->prot == 1 && v->op == 2 &&
+		      v->valid_to_ns == 301000);
+		v = vma_by_id(&o, 5);	/* the left piece of the mprotect, there at the end */
+		CHECK(v && v->source == FL_VSRC_MPROTECT && v->prot == 3 && v->end == base + 0x4000 &&
+		      v->valid_to_ns == 0);
+		v = vma_by_id(&o, 8);	/* what munmap left of the middle */
+		CHECK(v && v->source == FL_VSRC_MUNMAP_SPLIT && v->start == base + 0x4000 &&
+		      v->end == base + 0x6000 && v->prot == 1 && v->op == 3 && v->valid_to_ns == 0);
+		v = vma_by_id(&o, 10);	/* mremap grew the right piece in place */
+		CHECK(v && v->source == FL_VSRC_MREMAP && v->start == base + 0xa000 &&
+		      v->end == base + 0x12000 && v->op == 5 && v->valid_from_ns == 501000);
+		/* the mprotect that changed nothing (op 4) made no version */
+		for (size_t i = 0; i < o.nvmas; i++)
+			CHECK(o.vmas[i].op != 4);
+		/* maps-start rows count from the first event and are still there */
+		v = vma_by_id(&o, 1);
+		CHECK(v && v->source == FL_VSRC_MAPS_START && v->valid_from_ns == 100000 &&
+		      !v->valid_to_ns && v->ino == 1234 && v->kind == FL_VMA_FILE);
+		for (size_t i = 0; i < o.nfaults; i++) {
+			const struct fl_fault *f = &o.faults[i];
+
+			CHECKF(vmas_at(&o, 1000, f->address, f->start_ns, &v) == 1 &&
+			       v->start == f->vma_start && v->end == f->vma_end,
+			       "fault %lld at %#llx", (long long)f->id,
+			       (unsigned long long)f->address);
+		}
+		/* nothing covers the unmapped hole at any time after the munmap */
+		CHECK(vmas_at(&o, 1000, base + 0x7000, 310000, &v) == 0);
+		CHECK(vmas_at(&o, 1000, base + 0x7000, 250000, &v) == 1 && v->id == 6);
+	}
 	recon_out_release(&o);
 	recon_input_release(&in);
 }

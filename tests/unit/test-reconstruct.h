@@ -37,10 +37,12 @@ struct recon_out {
 	struct fl_lock_wait *waits;
 	struct fl_writer_op *ops;
 	struct fl_io *ios;
-	size_t nfaults, nwaits, nops, nios;
+	struct fl_vma_row *vmas;	/* path NULL here (the text has it) */
+	size_t nfaults, nwaits, nops, nios, nvmas;
 	uint64_t anomalies[FL_AN__COUNT];
 	struct fl_buf ftext, wtext, otext, itext;
-	struct fl_buf text;		/* all rows, each table sorted by id, then anomalies */
+	struct fl_buf text;		/* all rows but vma, each table sorted by id, then anomalies */
+	struct fl_buf vtext;		/* vma rows sorted by id (a case's vma.txt) */
 };
 /* Runs the reconstructor over evs (inst may be NULL) with in's header and snapshots. */
 int recon_run(const struct recon_input *in, const struct fl_event *evs, const int *inst, size_t n,
