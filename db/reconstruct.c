@@ -256,6 +256,7 @@ struct fl_recon {
 
 	struct fl_u64map deleted;	/* (dev, ino, index) -> ts of last page-cache delete */
 	struct fl_strpool paths;	/* VMA paths */
+	struct fl_u64map saved_tgids;	/* tid -> tgid from tracefs saved_tgids (TRAILER) */
 	int64_t next_vma;
 	uint64_t dedupe[DEDUPE];
 	int dpos;
@@ -411,6 +412,16 @@ static int32_t thr_tgid(struct fl_recon *r, struct thr *t)
 				t->tgid = t->tid;
 				return t->tgid;
 			}
+		}
+	}
+	/* A thread made by clone3 (its flags are in user memory) that never showed its mm
+	 * before its first fault: tracefs's saved_tgids at the end says which process. */
+	{
+		uint64_t *g = fl_u64map_get(&r->saved_tgids, (uint64_t)(uint32_t)t->tid);
+
+		if (g && *g) {
+			t->tgid = (int32_t)*g;
+			return t->tgid;
 		}
 	}
 	return 0;
@@ -1778,6 +1789,21 @@ static void load_tasks(struct fl_recon *r, const struct fl_kv_item *it)
 	}
 }
 
+static void load_saved_tgids(struct fl_recon *r, const struct fl_kv_item *it)
+{
+	const char *p = it->val, *end = it->val + it->len;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', end - p);
+		int tid, tgid;
+		bool created;
+
+		if (sscanf(p, "%d %d", &tid, &tgid) == 2 && tid > 0 && tgid > 0)
+			*fl_u64map_put(&r->saved_tgids, (uint64_t)tid, &created) = (uint64_t)tgid;
+		p = nl ? nl + 1 : end;
+	}
+}
+
 static void load_kv(struct fl_recon *r, const struct fl_kv *kv, bool maps)
 {
 	uint64_t taken = fl_kv_getu64(kv, "time.trace_ns", 0);
@@ -1788,6 +1814,8 @@ static void load_kv(struct fl_recon *r, const struct fl_kv *kv, bool maps)
 
 		if (!maps && !strcmp(it->key, "tasks"))
 			load_tasks(r, it);
+		if (!maps && !strcmp(it->key, "saved_tgids"))
+			load_saved_tgids(r, it);
 		if (maps && !strncmp(it->key, "maps/", 5)) {
 			int pid = atoi(it->key + 5);
 			struct proc *p;
@@ -1886,6 +1914,7 @@ void fl_recon_free(struct fl_recon *r)
 		free(r->procs[i]);
 	}
 	fl_strpool_release(&r->paths);
+	fl_u64map_release(&r->saved_tgids);
 	free(r->procs);
 	free(r->ios);
 	free(r->freeio);

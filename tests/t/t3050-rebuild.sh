@@ -1,5 +1,5 @@
 #!/bin/bash
-# The derived tables (fault, lock_wait, writer_op, io, recon_anomaly) are
+# The derived tables (fault, lock_wait, writer_op, io, vma, recon_anomaly) are
 # rebuilt from the stored events by `faultlab ingest --rebuild`, and the
 # rebuild gives exactly the rows ingest wrote while decoding.
 . "$FL_ROOT/tests/t/lib.sh"
@@ -19,6 +19,8 @@ q="select count(*), sum(id * 7 + tid + address % 1000 + start_ns % 1000 + end_ns
    select count(*), sum(start_ns % 10007 + coalesce(acquired_ns, 0) % 10007) from lock_wait;
    select count(*), sum(coalesce(write_hold_ns, 0) + coalesce(blocked_ns, 0) % 10007) from writer_op;
    select count(*) from io;
+   select count(*), sum(start % 9973 + valid_from_ns % 9973 + coalesce(valid_to_ns, 1) % 9973),
+	group_concat(distinct source) from vma;
    select kind, count from recon_anomaly order by kind;"
 sqlite3 "$TMP/w.db" "$q" > "$TMP/before" 2>&1
 faults=$(sqlite3 "$TMP/w.db" "select count(*) from fault")
