@@ -170,8 +170,9 @@ static void print_group(const struct runrec *rr, size_t n, const struct fl_opstr
 		if (!rr[i].r.policy && base == n)
 			base = i;
 	}
-	printf("\n%s, kernel %s, %u CPUs, page cache %s pages, I/O from %llu samples:\n",
-	       rr[0].r.arch, fl_kver_str(rr[0].r.kver, kv), in->ncpus,
+	printf("\n%s, kernel %s, %u CPUs, readahead %u pages, page cache %s pages, I/O from %llu "
+	       "samples:\n", rr[0].r.arch, fl_kver_str(rr[0].r.kver, kv), in->ncpus,
+	       in->ra_pages ? in->ra_pages : 32,
 	       in->capacity_pages ? (snprintf(b, sizeof(b), "%llu",
 					      (unsigned long long)in->capacity_pages), b) :
 	       "unlimited", (unsigned long long)info->io_samples);

@@ -1710,6 +1710,8 @@ int fl_model_run(const struct fl_model_input *in, uint32_t policy, uint64_t seed
 	}
 	fl_pagecache_cfg_default(&pcc);
 	pcc.capacity_pages = in->capacity_pages;
+	if (in->ra_pages)
+		pcc.ra_pages = in->ra_pages;
 	fl_pagecache_init(&s.pc, &pcc);
 	s.ra = fl_calloc(pcc.ra_pages + 1, sizeof(*s.ra));
 	s.nras = in->nfiles + 1;

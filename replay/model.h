@@ -166,6 +166,8 @@ struct fl_model_input {
 	uint64_t *io_lat_ns;		/* I/O latency samples (ns); none: costs.io_ns */
 	size_t nio_lat;
 	uint32_t io_depth;		/* requests in service at once; 0 unlimited */
+	uint32_t ra_pages;		/* readahead window in pages (read_ahead_kb / page);
+					   0 = the engine default (32) */
 	struct fl_model_costs costs;
 };
 

@@ -745,6 +745,31 @@ int fl_opstream_load(sqlite3 *db, int64_t capture_id, struct fl_model_input *in,
 	sqlite3_finalize(st);
 	st = NULL;
 	info->io_samples = in->nio_lat;
+
+	/*
+	 * The readahead window: the device's read_ahead_kb is not in the capture,
+	 * but readahead submits one request per window, so the most frequent size
+	 * of the block reads of 8 pages or more, rounded to a power of two, is it.
+	 */
+	if (sqlite3_prepare_v2(db, "SELECT (bytes + ?1 / 2) / ?1 AS pages, count(*) AS n FROM io "
+			       "WHERE capture = ?2 AND bytes >= 8 * ?1 AND coalesce(rwbs, 'R') "
+			       "LIKE '%R%' GROUP BY pages ORDER BY n DESC, pages DESC LIMIT 1", -1,
+			       &st, NULL) != SQLITE_OK) {
+		sqlerr(&c, "io sizes");
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, (int64_t)c.page);
+	sqlite3_bind_int64(st, 2, capture_id);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		uint64_t pages = (uint64_t)sqlite3_column_int64(st, 0), p2 = 8;
+
+		while (p2 < 1024 && p2 + p2 / 2 <= pages)
+			p2 *= 2;
+		in->ra_pages = (uint32_t)p2;
+		info->ra_pages = (uint32_t)p2;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
 	if (in->nmm == 0)
 		in->nmm = 1;
 	ret = 0;

@@ -22,6 +22,7 @@ struct fl_opstream_info {
 	uint64_t faults_skipped;	/* unfinished or of tasks without a process */
 	uint64_t vmas_added;		/* VMAs the maps did not show, made from fault rows */
 	uint64_t io_samples;
+	uint32_t ra_pages;		/* readahead window inferred from block read sizes, 0 none */
 	uint64_t span_ns;		/* first to last event */
 };
 

@@ -1,0 +1,170 @@
+#!/bin/bash
+# t4000-replay.sh - `faultlab replay --model`: usage, --explain-arch for the seven
+# architectures, a trace.dat replayed without tracing, and live (root + tracefs): a
+# 16 MiB-per-thread mmap thrash under a memory cgroup and a faultwork capture replayed
+# under every policy and every architecture; JSON shape, determinism (two databases,
+# byte-identical JSON), the direction of each policy from the kernel rules
+# (kernel-semantics.md §8), and --validate against the reconstruction.
+. "$(dirname "$0")/lib.sh"
+
+TRACEDAT=$FL_ROOT/tests/golden/tracedat-x86_64-6.18/trace.dat
+
+# jq-less JSON checks: python3 is a test dependency (make deps).
+py() { python3 -c "$@"; }
+
+# --- usage and errors ------------------------------------------------------------------------
+"$FAULTLAB" replay --help >"$TMP/out" 2>&1
+[ $? = 0 ] && grep -q -- '--policy' "$TMP/out" && grep -q -- '--explain-arch' "$TMP/out" &&
+	ok "help" || not_ok "help"
+"$FAULTLAB" replay --model --policy hold-vma-io+vma-retry --db "$TMP/x.db" >/dev/null 2>"$TMP/err"
+[ $? = 2 ] && grep -q "do not combine" "$TMP/err" && ok "policy conflict exits 2" ||
+	not_ok "policy conflict exits 2" "$(cat "$TMP/err")"
+"$FAULTLAB" replay --model --policy bogus --db "$TMP/x.db" >/dev/null 2>"$TMP/err"
+[ $? = 2 ] && grep -q "'bogus'" "$TMP/err" && ok "unknown policy exits 2" ||
+	not_ok "unknown policy exits 2" "$(cat "$TMP/err")"
+"$FAULTLAB" replay --db "$TMP/x.db" >/dev/null 2>&1
+[ $? = 2 ] && ok "without --model exits 2" || not_ok "without --model exits 2"
+
+# --- --explain-arch: generated per architecture, each different -------------------------------
+good=1
+for a in x86_64 arm64 arm powerpc riscv s390 loongarch; do
+	"$FAULTLAB" replay --model --explain-arch $a --kernel 6.12 >"$TMP/ex-$a" 2>&1 || good=0
+	grep -q "^at kernel 6.12, $a" "$TMP/ex-$a" || good=0
+done
+[ $good = 1 ] && [ "$(cat "$TMP"/ex-* | md5sum)" != "" ] &&
+	[ "$(md5sum "$TMP"/ex-* | awk '{print $1}' | sort -u | wc -l)" = 7 ] &&
+	ok "explain-arch: seven different explanations" || not_ok "explain-arch: seven"
+grep -q "from 6.18" "$TMP/ex-loongarch" && grep -q "every fault takes mmap_lock" "$TMP/ex-loongarch" &&
+	ok "explain-arch loongarch: no VMA lock before 6.18" || not_ok "explain-arch loongarch"
+grep -q "plain mmap_read_lock" "$TMP/ex-s390" && ok "explain-arch s390: mmap entry" ||
+	not_ok "explain-arch s390"
+grep -q "no tracepoint" "$TMP/ex-arm64" && ok "explain-arch arm64: no fault tracepoint" ||
+	not_ok "explain-arch arm64"
+
+# --- a trace.dat (no tracing needed): all policies, JSON shape ----------------------------------
+if [ -f "$TRACEDAT" ] && "$FAULTLAB" ingest "$TRACEDAT" --db "$TMP/td.db" >/dev/null 2>&1; then
+	"$FAULTLAB" replay --model --db "$TMP/td.db" --format json >"$TMP/td.json" 2>"$TMP/err"
+	if [ $? = 0 ] && py "
+import json, sys
+d = json.load(open('$TMP/td.json'))
+runs = d['runs']
+assert len(runs) == 9, len(runs)
+for r in runs:
+    for k in ('id', 'policy', 'arch', 'kernel', 'metrics', 'retry_window'):
+        assert k in r, k
+    for k in ('faults_user', 'path_vma', 'path_vma_retry_mmap', 'retry_drop', 'mmap_read_acq',
+              'mmap_read_wait_us', 'makespan_us'):
+        assert k in r['metrics'], k
+assert runs[0]['policy'] == 'mainline' and runs[0]['arch'] == 'x86_64'
+assert runs[0]['kernel'] == '6.18'
+" 2>"$TMP/py"; then ok "trace.dat: 9 policies, JSON shape"
+	else not_ok "trace.dat: JSON shape" "$(cat "$TMP/err" "$TMP/py"; head -c 300 "$TMP/td.json")"; fi
+	n=$(sqlite3 "$TMP/td.db" "SELECT count(*) FROM replay_run")
+	m=$(sqlite3 "$TMP/td.db" "SELECT count(DISTINCT run) FROM metric")
+	[ "$n" = 9 ] && [ "$m" = 9 ] && ok "trace.dat: runs and metrics stored" ||
+		not_ok "trace.dat: stored" "runs $n metric runs $m"
+else
+	skip "trace.dat" "no golden trace.dat"
+fi
+
+need_tracefs "live" || exit 0
+
+# --- live: the thrash of REFERENCE-RESULTS §1 in small, in a 48 MiB memory cgroup ------------
+"$WORKLOADS/thrash" -p -t 8 -s 16 -d 0 -D "$TMP" >/dev/null 2>&1
+"$FAULTLAB" capture -o "$TMP/th.flc" -- "$FL_ROOT/tests/workloads/run-in-memcg.sh" 48M \
+	"$WORKLOADS/thrash" -t 8 -s 16 -d 2 -D "$TMP" >"$TMP/th.out" 2>"$TMP/th.err"
+if [ $? != 0 ] || ! "$FAULTLAB" ingest "$TMP/th.flc" --db "$TMP/a.db" >/dev/null 2>"$TMP/err"; then
+	not_ok "capture and ingest thrash" "$(tail -5 "$TMP/th.err" "$TMP/err")"
+	exit 0
+fi
+ok "capture and ingest thrash"
+rm -f "$TMP"/thrash-*.dat
+cp "$TMP/a.db" "$TMP/b.db"
+
+# all policies (the capture's arch and kernel), twice on identical databases
+for d in a b; do
+	"$FAULTLAB" replay --model --db "$TMP/$d.db" --memcg-limit 48M --seed 3 --format json \
+		>"$TMP/$d.json" 2>"$TMP/$d.err"
+done
+if cmp -s "$TMP/a.json" "$TMP/b.json" && [ -s "$TMP/a.json" ]; then
+	ok "thrash: two runs give byte-identical JSON"
+else not_ok "thrash: deterministic JSON" "$(cat "$TMP/a.err"; cmp "$TMP/a.json" "$TMP/b.json")"; fi
+
+# the direction of each policy (kernel rules, not published numbers)
+if py "
+import json
+runs = {r['policy']: r['metrics'] for r in json.load(open('$TMP/a.json'))['runs']}
+m, v, h = runs['mainline'], runs['vma-retry'], runs['hold-vma-io']
+assert len(runs) == 9, sorted(runs)
+assert m['retry_drop'] > 100, ('mainline retry_drop', m['retry_drop'])
+assert m['path_vma_retry_mmap'] > 100, m['path_vma_retry_mmap']
+assert v['path_vma_retry_mmap'] * 100 <= m['path_vma_retry_mmap'], (v['path_vma_retry_mmap'], m['path_vma_retry_mmap'])
+assert v['path_vma_retry_vma'] > 100
+assert v['miss_drop_pct'] <= m['miss_drop_pct'], (v['miss_drop_pct'], m['miss_drop_pct'])
+assert v['mmap_read_acq'] <= m['mmap_read_acq'] - m['path_vma_retry_mmap'] // 2, (v['mmap_read_acq'], m['mmap_read_acq'])
+assert v['mmap_read_wait_us']['total'] <= m['mmap_read_wait_us']['total']
+assert h['retry_drop'] == 0
+assert h['io_wait_locked_us'] > 100 * (m['io_wait_locked_us'] + 1), (h['io_wait_locked_us'], m['io_wait_locked_us'])
+n = runs['no-vma-lock']
+assert n['path_vma'] == 0 and n['path_vma_retry_mmap'] == 0 and n['mmap_read_acq'] > m['mmap_read_acq']
+" 2>"$TMP/py"; then ok "thrash: vma-retry cuts the mmap fallback, hold-vma-io drops nothing and holds locks across I/O"
+else not_ok "thrash: policy directions" "$(tail -3 "$TMP/py")"; fi
+
+# every policy decomposes its retry window; the parts fit in it
+py "
+import json
+for r in json.load(open('$TMP/a.json'))['runs']:
+    w = r['retry_window']
+    assert w['cpu_wait_us'] + w['mmap_wait_us'] + w['vma_wait_us'] <= w['avg_us'] * w['count'] + 1, r['policy']
+" 2>"$TMP/py" && ok "thrash: retry window decomposed per policy" ||
+	not_ok "thrash: retry window" "$(tail -2 "$TMP/py")"
+
+# all seven architectures on the same capture; loongarch 6.12 has no VMA lock
+"$FAULTLAB" replay --model --db "$TMP/a.db" --memcg-limit 48M --arch all --policy mainline \
+	--kernel 6.12 --format json >"$TMP/arch.json" 2>"$TMP/err"
+py "
+import json
+runs = json.load(open('$TMP/arch.json'))['runs']
+archs = {r['arch']: r['metrics'] for r in runs}
+assert sorted(archs) == sorted(['x86_64', 'arm64', 'arm', 'powerpc', 'riscv', 's390', 'loongarch'])
+assert archs['loongarch']['path_vma'] == 0 and archs['loongarch']['path_mmap'] > 0
+assert archs['x86_64']['path_vma'] + archs['x86_64']['path_vma_retry_mmap'] > 0
+assert all(r['kernel'] == '6.12' for r in runs)
+" 2>"$TMP/py" && ok "thrash: seven architectures, loongarch 6.12 all mmap_lock" ||
+	not_ok "thrash: seven architectures" "$(cat "$TMP/err"; tail -2 "$TMP/py")"
+
+# --validate: mainline for the capture's own arch/kernel beside the reconstruction. The issue's
+# acceptance target is 25%; this guards against regressions at 50% and prints the figures
+# (replay/README.md records measured ones).
+"$FAULTLAB" replay --model --db "$TMP/a.db" --memcg-limit 48M --policy mainline --validate \
+	--format json >"$TMP/val.json" 2>"$TMP/err"
+if py "
+import json
+v = json.load(open('$TMP/val.json'))['validate']['metrics']
+for k in ('path_vma_retry_mmap', 'retry_drop', 'mmap_read_acq'):
+    e = v[k]['rel_err']
+    print('    %s: capture %.0f model %.0f rel.err %+.1f%%' % (k, v[k]['capture'], v[k]['model'], 100 * e))
+    assert abs(e) <= 0.5, k
+" >"$TMP/fid" 2>"$TMP/py"; then ok "thrash: --validate within 50% on path_vma_retry_mmap, retry_drop, mmap_read_acq"
+	cat "$TMP/fid"
+else not_ok "thrash: --validate fidelity" "$(cat "$TMP/fid" "$TMP/err"; tail -2 "$TMP/py")"; fi
+
+# --- live: faultwork (anonymous faults, kernel-mode faults, fork) ------------------------------
+if "$FAULTLAB" capture -o "$TMP/fw.flc" -- "$WORKLOADS/faultwork" 4 2000 1000 500 >/dev/null \
+	2>"$TMP/err" && "$FAULTLAB" replay --model --db "$TMP/fw.db" --format json "$TMP/fw.flc" \
+	>"$TMP/fw.json" 2>>"$TMP/err"; then
+	want=$(sqlite3 "$TMP/fw.db" "SELECT count(*) FROM fault WHERE unfinished = 0 AND tgid IS NOT NULL")
+	py "
+import json
+runs = json.load(open('$TMP/fw.json'))['runs']
+assert len(runs) == 9
+for r in runs:
+    m = r['metrics']
+    assert m['faults_user'] + m['faults_kernel'] == $want, (r['policy'], m['faults_user'], m['faults_kernel'])
+    assert m['fork_count'] >= 1, r['policy']
+    assert m['faults_kernel'] > 0 and m['path_mmap'] >= m['faults_kernel']
+" 2>"$TMP/py" && ok "faultwork: every policy replays each fault, the fork, kernel faults on mmap_lock" ||
+		not_ok "faultwork: replay" "$(tail -2 "$TMP/py")"
+else
+	not_ok "faultwork: capture and replay" "$(tail -5 "$TMP/err")"
+fi
