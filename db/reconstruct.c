@@ -700,7 +700,8 @@ static void mid_capture(struct fl_recon *r, struct thr *t, bool write)
 	if (t->mid_counted)
 		return;
 	t->mid_counted = true;
-	anomaly(r, write ? FL_AN_MID_HOLD : FL_AN_MID_FAULT, NULL);
+	/* without a fault tracepoint no fault is ever open: what continues is a hold */
+	anomaly(r, write || !r->k.fault_tp ? FL_AN_MID_HOLD : FL_AN_MID_FAULT, NULL);
 }
 
 static void lk_push(struct lk **v, int *n, int *cap, const struct lk *x)
@@ -1366,7 +1367,8 @@ static void filemap_fault(struct fl_recon *r, struct thr *t, const struct fl_eve
 	struct fault_st *f = &t->f;
 
 	if (!f->active) {
-		if (!t->known && !t->s.active)
+		/* without a fault tracepoint every filemap fault is outside a fault row */
+		if (!t->known && !t->s.active && r->k.fault_tp)
 			mid_capture(r, t, false);
 		return;		/* GUP inside a syscall (MAP_POPULATE, mlock, ...) */
 	}

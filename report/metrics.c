@@ -517,6 +517,7 @@ struct jstate {
 	struct fl_buf *b;
 	char group[64];
 	bool array, first, gfirst;
+	bool no_faults;			/* null for the metrics that need page-fault events */
 };
 
 static void jclose(struct jstate *j)
@@ -551,15 +552,38 @@ static void jitem(void *arg, const char *name, double v)
 		fl_buf_addf(j->b, "%s\"%s\": ", j->first ? "" : ", ", name);
 		j->first = false;
 	}
-	num(j->b, v);
+	if (j->no_faults && fl_metrics_needs_faults(name))
+		fl_buf_addstr(j->b, "null");
+	else
+		num(j->b, v);
 }
 
-void fl_metrics_json(const struct fl_metrics *m, struct fl_buf *out)
+bool fl_metrics_needs_faults(const char *name)
 {
-	struct jstate j = { .b = out, .first = true };
+	static const char *const names[] = {
+		"faults_user", "faults_kernel", "faults_major", "path_vma", "path_vma_retry_mmap",
+		"path_vma_retry_vma", "path_mmap", "path_unknown", "retry_drop", "retry_io_miss",
+		"miss_drop_pct", "io_wait_us", "io_wait_locked_us", "fault_latency_us",
+	};
+	size_t n = strcspn(name, ".");
+
+	for (size_t i = 0; i < FL_ARRAY_SIZE(names); i++)
+		if (strlen(names[i]) == n && !strncmp(names[i], name, n))
+			return true;
+	return false;
+}
+
+void fl_metrics_json_observed(const struct fl_metrics *m, bool faults, struct fl_buf *out)
+{
+	struct jstate j = { .b = out, .first = true, .no_faults = !faults };
 
 	fl_buf_addstr(out, "{");
 	fl_metrics_foreach(m, jitem, &j);
 	jclose(&j);
 	fl_buf_addstr(out, "}");
+}
+
+void fl_metrics_json(const struct fl_metrics *m, struct fl_buf *out)
+{
+	fl_metrics_json_observed(m, true, out);
 }

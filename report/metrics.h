@@ -79,5 +79,13 @@ void fl_metrics_foreach(const struct fl_metrics *m,
 			void (*fn)(void *arg, const char *name, double value), void *arg);
 /* A JSON object with the vocabulary's names (stats as objects, histograms as arrays). */
 void fl_metrics_json(const struct fl_metrics *m, struct fl_buf *out);
+/*
+ * Whether a metric (by its fl_metrics_foreach name) needs page-fault events:
+ * a capture without them (arm64 has no exceptions:page_fault_*) cannot measure
+ * it, and shows it as not available, never as 0.
+ */
+bool fl_metrics_needs_faults(const char *name);
+/* fl_metrics_json, with every metric that needs page-fault events null when !faults. */
+void fl_metrics_json_observed(const struct fl_metrics *m, bool faults, struct fl_buf *out);
 
 #endif

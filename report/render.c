@@ -90,6 +90,18 @@ static void warnings(const struct fl_report *r, struct fl_doc *d)
 {
 	const struct fl_metrics *m = &r->m;
 
+	if (!fl_report_faults_observed(r))
+		fl_doc_warn(d, "page-fault events are missing in this capture (%s: the kernel of "
+			    "architecture %s has no page-fault tracepoint). Faults cannot be "
+			    "observed, so there are no fault rows, and faults_user, faults_kernel, "
+			    "faults_major, path_vma, path_vma_retry_mmap, path_vma_retry_vma, "
+			    "path_mmap, path_unknown, retry_drop, retry_io_miss, miss_drop_pct, "
+			    "io_wait_us, io_wait_locked_us and fault_latency_us are not available "
+			    "(n/a here, null in JSON). The mmap_lock, contention, writer, fork and "
+			    "block I/O numbers still hold; an mmap_lock hold taken by a fault belongs "
+			    "to no fault (owner none).",
+			    r->fault_events_missing ? r->fault_events_missing : "?",
+			    or(cap_str(r, "arch"), "?"));
 	if (r->events_lost) {
 		struct fl_buf b = { 0 };
 
@@ -125,10 +137,6 @@ static void warnings(const struct fl_report *r, struct fl_doc *d)
 			    "derived from them may be wrong.", total, b.data);
 		fl_buf_release(&b);
 	}
-	if (r->recon && !r->fault_tp)
-		fl_doc_warn(d, "no page-fault tracepoint in this capture (architecture %s): "
-			    "faults, paths, retries and fault latency cannot be observed and read "
-			    "0; the mmap_lock numbers still hold.", or(cap_str(r, "arch"), "?"));
 	if (r->recon && r->fault_tp && !r->filemap_fault_tp)
 		fl_doc_warn(d, "filemap:mm_filemap_fault is missing (kernel %d.%d, added in 6.12): "
 			    "retry_io_miss counts any page-cache insert during a retry and may "
@@ -149,9 +157,27 @@ static void warnings(const struct fl_report *r, struct fl_doc *d)
 			    "(path_mmap).", r->kernel_major, r->kernel_minor);
 }
 
+/* A cell of a metric that needs page-fault events: n/a when the capture has none. */
+static void cell_count(struct fl_table *t, bool ok, uint64_t v)
+{
+	if (ok)
+		fl_table_count(t, v);
+	else
+		fl_table_cell(t, "n/a");
+}
+
+static void cell_us(struct fl_table *t, bool ok, double v)
+{
+	if (ok)
+		fl_table_us(t, v);
+	else
+		fl_table_cell(t, "n/a");
+}
+
 static void faults(const struct fl_report *r, struct fl_doc *d)
 {
 	struct fl_table *t;
+	bool ok = fl_report_faults_observed(r);
 
 	fl_doc_heading(d, 2, "faults", "Faults");
 	fl_doc_para(d, "Fault latency is the fault's window in the trace (page_fault event to its "
@@ -167,14 +193,14 @@ static void faults(const struct fl_report *r, struct fl_doc *d)
 
 		fl_table_row(t);
 		scope_cell(t, p);
-		fl_table_count(t, m->faults_user);
-		fl_table_count(t, m->faults_kernel);
-		fl_table_count(t, m->faults_major);
-		fl_table_us(t, m->io_wait_us);
-		fl_table_us(t, m->io_wait_locked_us);
-		fl_table_us(t, m->fault_latency_p50_us);
-		fl_table_us(t, m->fault_latency_p99_us);
-		fl_table_us(t, m->fault_latency_max_us);
+		cell_count(t, ok, m->faults_user);
+		cell_count(t, ok, m->faults_kernel);
+		cell_count(t, ok, m->faults_major);
+		cell_us(t, ok, m->io_wait_us);
+		cell_us(t, ok, m->io_wait_locked_us);
+		cell_us(t, ok, m->fault_latency_p50_us);
+		cell_us(t, ok, m->fault_latency_p99_us);
+		cell_us(t, ok, m->fault_latency_max_us);
 		fl_table_us(t, m->makespan_us);
 	}
 
@@ -194,15 +220,18 @@ static void faults(const struct fl_report *r, struct fl_doc *d)
 
 		fl_table_row(t);
 		scope_cell(t, p);
-		fl_table_count(t, m->faults_user + m->faults_kernel);
-		fl_table_count(t, m->retry_drop);
-		fl_table_count(t, m->retry_io_miss);
-		fl_table_pct(t, m->miss_drop_pct);
-		fl_table_count(t, m->path_vma);
-		fl_table_count(t, m->path_vma_retry_mmap);
-		fl_table_count(t, m->path_vma_retry_vma);
-		fl_table_count(t, m->path_mmap);
-		fl_table_count(t, m->path_unknown);
+		cell_count(t, ok, m->faults_user + m->faults_kernel);
+		cell_count(t, ok, m->retry_drop);
+		cell_count(t, ok, m->retry_io_miss);
+		if (ok)
+			fl_table_pct(t, m->miss_drop_pct);
+		else
+			fl_table_cell(t, "n/a");
+		cell_count(t, ok, m->path_vma);
+		cell_count(t, ok, m->path_vma_retry_mmap);
+		cell_count(t, ok, m->path_vma_retry_vma);
+		cell_count(t, ok, m->path_mmap);
+		cell_count(t, ok, m->path_unknown);
 	}
 }
 
@@ -361,10 +390,17 @@ static int cmp_activity(const void *a, const void *b)
 	return ax > ay ? -1 : ax < ay ? 1 : x->tgid - y->tgid;
 }
 
-static void proc_summary(struct fl_doc *d, const struct fl_report_proc *p)
+static void proc_summary(struct fl_doc *d, const struct fl_report_proc *p, bool faults_ok)
 {
 	const struct fl_metrics *m = &p->m;
 	char l50[32], l99[32], lmax[32], io[32], iol[32];
+
+	if (!faults_ok) {
+		fl_doc_para(d, "faults n/a (no page-fault events); forks %" PRIu64 "; chained waits "
+			    "%" PRIu64 ", inversions %" PRIu64 ".", m->fork_count, m->chained_waits,
+			    m->inversions);
+		return;
+	}
 
 	fl_fmt_us(l50, sizeof(l50), m->fault_latency_p50_us);
 	fl_fmt_us(l99, sizeof(l99), m->fault_latency_p99_us);
@@ -401,7 +437,7 @@ static void processes(const struct fl_report *r, struct fl_doc *d)
 
 		fl_doc_heading(d, 3, NULL, "process %d %s (%u thread%s)", p->tgid, p->comm,
 			       p->threads, p->threads == 1 ? "" : "s");
-		proc_summary(d, p);
+		proc_summary(d, p, fl_report_faults_observed(r));
 		cap = fl_asprintf("mmap_lock of process %d", p->tgid);
 		lock_table(d, cap, &p->m);
 		free(cap);
@@ -413,6 +449,7 @@ static void processes(const struct fl_report *r, struct fl_doc *d)
 
 struct mrow {
 	struct fl_table *t;
+	bool faults;			/* page-fault events observed */
 };
 
 static void metric_row(void *arg, const char *name, double v)
@@ -421,7 +458,9 @@ static void metric_row(void *arg, const char *name, double v)
 
 	fl_table_row(m->t);
 	fl_table_cell(m->t, "%s", name);
-	if (v == (double)(int64_t)v)
+	if (!m->faults && fl_metrics_needs_faults(name))
+		fl_table_cell(m->t, "n/a");
+	else if (v == (double)(int64_t)v)
 		fl_table_cell(m->t, "%" PRId64, (int64_t)v);
 	else
 		fl_table_cell(m->t, "%.3f", v);
@@ -435,6 +474,7 @@ static void vocabulary(const struct fl_report *r, struct fl_doc *d)
 	fl_doc_para(d, "The whole capture in the shared vocabulary (DESIGN.md), by the names of "
 		    "the JSON report; times in µs.");
 	m.t = fl_doc_table(d, NULL, 2, "<metric", "value");
+	m.faults = fl_report_faults_observed(r);
 	fl_metrics_foreach(&r->m, metric_row, &m);
 	for (size_t i = 0; i < r->metrics.n; i++) {
 		const struct fl_value *v = &r->metrics.v[i];

@@ -24,6 +24,7 @@
  * Units: times in ns of the trace clock, sizes in bytes; metrics in µs.
  */
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sqlite3.h>
@@ -396,6 +397,9 @@ static char *describe_wait(struct ctx *c, int64_t id, bool *write)
 		describe_fault(c, sqlite3_column_int64(st, 2), &b);
 	else if (kind && !strcmp(kind, "syscall"))
 		describe_op(c, sqlite3_column_int64(st, 2), &b);
+	else if (!fl_report_faults_observed(c->r))
+		fl_buf_addstr(&b, "no traced owner (a fault: this capture has no page-fault "
+			      "events; or a /proc read, GUP, ...)");
 	else
 		fl_buf_addstr(&b, "untraced (a /proc read, GUP, ...)");
 	sqlite3_reset(st);
@@ -427,6 +431,21 @@ static int load_recon(struct ctx *c, struct fl_err *err)
 		r->recon_last_ns = (uint64_t)sqlite3_column_int64(st, 6);
 	}
 	sqlite3_finalize(st);
+	if (r->recon && !r->fault_tp) {
+		struct fl_buf b = { 0 };
+
+		st = prep(c, "SELECT system || ':' || name FROM capture_event_type WHERE capture = ? "
+			  "AND system = 'exceptions' AND NOT enabled ORDER BY name DESC", err);
+		if (!st)
+			return -1;
+		while (sqlite3_step(st) == SQLITE_ROW)
+			fl_buf_addf(&b, "%s%s", b.len ? ", " : "", sqlite3_column_text(st, 0));
+		sqlite3_finalize(st);
+		r->fault_events_missing = b.len ? b.data :
+			fl_strdup("exceptions:page_fault_user, exceptions:page_fault_kernel");
+		if (!b.len)
+			fl_buf_release(&b);
+	}
 
 	acc = fl_metrics_load_db(c->sql, r->capture_id, err);
 	if (!acc)
@@ -739,6 +758,11 @@ static void top_release(struct fl_report_top *top)
 	memset(top, 0, sizeof(*top));
 }
 
+bool fl_report_faults_observed(const struct fl_report *r)
+{
+	return !r->recon || r->fault_tp;
+}
+
 bool fl_report_incomplete(const struct fl_report *r)
 {
 	return r->events_lost || !r->complete || r->m.anomalies || !r->recon;
@@ -793,6 +817,7 @@ void fl_report_release(struct fl_report *r)
 		free(r->lanes[i].s);
 	}
 	free(r->lanes);
+	free(r->fault_events_missing);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -858,11 +883,11 @@ static void json_object(struct fl_buf *out, const struct fl_values *vs, const ch
 
 /* The vocabulary (report/metrics.h) and then the extras, as one object. */
 static void json_metrics(struct fl_buf *out, const struct fl_metrics *m,
-			 const struct fl_values *extra)
+			 const struct fl_values *extra, bool faults)
 {
 	struct fl_buf b = { 0 };
 
-	fl_metrics_json(m, &b);
+	fl_metrics_json_observed(m, faults, &b);
 	/* fl_metrics_json gives {...}: open it up to append the extras */
 	if (b.len >= 2 && b.data[b.len - 1] == '}')
 		b.data[--b.len] = 0;
@@ -898,6 +923,36 @@ static void json_top(struct fl_buf *out, const struct fl_report_top *top, bool b
 	fl_buf_addstr(out, top->n ? "\n  ]" : "]");
 }
 
+struct unavail {
+	struct fl_buf *b;
+	bool first;
+};
+
+/* Lists the base names (before any '.') of the metrics that need page-fault events, once. */
+static void unavailable_name(void *arg, const char *name, double v)
+{
+	struct unavail *u = arg;
+	size_t n = strcspn(name, ".");
+	char last[64] = "";
+	const char *q;
+
+	(void)v;
+	if (!fl_metrics_needs_faults(name))
+		return;
+	/* the previous entry written: skip the .p50/.p99/.max repeats */
+	q = u->b->len ? strrchr(u->b->data, '"') : NULL;
+	if (!u->first && q) {
+		const char *o = q - 1;
+		while (o > u->b->data && *o != '"')
+			o--;
+		snprintf(last, sizeof(last), "%.*s", (int)(q - o - 1), o + 1);
+	}
+	if (strlen(last) == n && !strncmp(last, name, n))
+		return;
+	fl_buf_addf(u->b, "%s\"%.*s\"", u->first ? "" : ", ", (int)n, name);
+	u->first = false;
+}
+
 void fl_report_json(const struct fl_report *r, struct fl_buf *out)
 {
 	fl_buf_addstr(out, "{\n  \"capture\": ");
@@ -913,12 +968,24 @@ void fl_report_json(const struct fl_report *r, struct fl_buf *out)
 		fl_json_str(out, r->warnings[i]);
 	}
 	fl_buf_addstr(out, "],\n  \"metrics\": ");
-	json_metrics(out, &r->m, &r->metrics);
+	json_metrics(out, &r->m, &r->metrics, fl_report_faults_observed(r));
 	fl_buf_addf(out, ",\n  \"trace_complete\": %s", fl_report_incomplete(r) ? "false" : "true");
 	fl_buf_addf(out, ",\n  \"reconstruction\": {\"kernel\": \"%d.%d\", \"vma_lock\": %s, "
 		    "\"filemap_fault_tp\": %s, \"fault_tp\": %s}", r->kernel_major, r->kernel_minor,
 		    r->vma_lock ? "true" : "false", r->filemap_fault_tp ? "true" : "false",
 		    r->fault_tp ? "true" : "false");
+	if (!fl_report_faults_observed(r)) {
+		/* what is missing and what it costs, for a reader of the JSON alone */
+		struct unavail u = { out, true };
+
+		out->len -= 1;	/* reopen the object */
+		out->data[out->len] = 0;
+		fl_buf_addstr(out, ",\n    \"fault_events_missing\": ");
+		fl_json_str(out, r->fault_events_missing ? r->fault_events_missing : "");
+		fl_buf_addstr(out, ",\n    \"unavailable_metrics\": [");
+		fl_metrics_foreach(&r->m, unavailable_name, &u);
+		fl_buf_addstr(out, "]}");
+	}
 	fl_buf_addstr(out, ",\n  \"anomalies\": ");
 	json_object(out, &r->anomalies, "  ");
 	fl_buf_addstr(out, ",\n  \"processes\": [");
@@ -928,7 +995,7 @@ void fl_report_json(const struct fl_report *r, struct fl_buf *out)
 		fl_buf_addf(out, "%s\n    {\"tgid\": %d, \"comm\": ", i ? "," : "", p->tgid);
 		fl_json_str(out, p->comm);
 		fl_buf_addf(out, ", \"threads\": %u,\n     \"metrics\": ", p->threads);
-		json_metrics(out, &p->m, NULL);
+		json_metrics(out, &p->m, NULL, fl_report_faults_observed(r));
 		fl_buf_addstr(out, ",\n     \"top_waiters\": ");
 		json_top(out, &p->waiters, false);
 		fl_buf_addstr(out, ",\n     \"top_blockers\": ");

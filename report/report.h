@@ -113,6 +113,8 @@ struct fl_report {
 	bool recon;			/* a recon row exists */
 	int kernel_major, kernel_minor;	/* 0.0 = unknown */
 	bool vma_lock, filemap_fault_tp, fault_tp;
+	char *fault_events_missing;	/* without fault_tp: the exceptions events the capture lacked,
+					   comma-separated (events.missing, else the two x86 names) */
 	uint64_t recon_first_ns, recon_last_ns;
 	struct fl_metrics m;		/* whole capture */
 	struct fl_report_proc *procs;	/* per process, by tgid */
@@ -152,6 +154,12 @@ void fl_report_html(const struct fl_report *r, struct fl_buf *out);
 void fl_report_doc(const struct fl_report *r, struct fl_doc *d);
 /* Whether numbers are derived from an incomplete trace (lost events, damage, anomalies). */
 bool fl_report_incomplete(const struct fl_report *r);
+/*
+ * Whether the capture has page-fault events. Without them (arm64) every metric
+ * that fl_metrics_needs_faults() names is not available: JSON null, "n/a" in
+ * the documents, never 0.
+ */
+bool fl_report_faults_observed(const struct fl_report *r);
 
 /* JSON string escaping (shared by the writers of report/ and info). */
 void fl_json_str(struct fl_buf *out, const char *s);

@@ -11,8 +11,9 @@
  * their kernel names; comm= fills comm (block rwbs), cpu=N says which CPU
  * it ran on (default: see test-reconstruct-encode.c). Directives:
  *
- *	@kernel RELEASE		uname.release        @arch ARCH
+ *	@kernel RELEASE		uname.release        @arch ARCH (also uname.machine)
  *	@events sys:ev,...	events.enabled (default: all)
+ *	@missing sys:ev,...	events.missing (what the kernel lacked)
  *	@maps PID ... @end	a /proc/PID/maps snapshot
  *	@tasks ... @end		"tid tgid prio policy comm" lines
  *	@lost CPU N [INST]	CPU's ring buffer (of instance INST, default 0) lost N
@@ -141,13 +142,16 @@ int recon_input_parse(struct recon_input *in, const char *text, struct fl_err *e
 				return fl_seterr(err, "line %d: bad directive", lineno);
 			if (!strcmp(key, "kernel"))
 				fl_kv_addstr(&in->header, "uname.release", val);
-			else if (!strcmp(key, "arch"))
+			else if (!strcmp(key, "arch")) {
 				fl_kv_addstr(&in->header, "arch", val);
-			else if (!strcmp(key, "events")) {
+				fl_kv_addstr(&in->header, "uname.machine", val);
+			}
+			else if (!strcmp(key, "events") || !strcmp(key, "missing")) {
 				for (char *c = val; *c; c++)
 					if (*c == ',')
 						*c = '\n';
-				fl_kv_addstr(&in->header, "events.enabled", val);
+				fl_kv_addstr(&in->header, !strcmp(key, "events") ? "events.enabled" :
+					     "events.missing", val);
 			} else if (!strcmp(key, "maps"))
 				snprintf(block_key, sizeof(block_key), "maps/%s", val);
 			else if (!strcmp(key, "tasks"))

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "db/db.h"
+#include "report/report.h"
 
 static char *slurp(const char *path)
 {
@@ -254,6 +255,9 @@ out:
  * and the rows compared with expected.txt. The text events fed directly, and
  * faultlab ingest of the capture file, must give the same rows.
  */
+/* When set, run_case() copies the case's capture file here. */
+static struct fl_buf *keep_flc;
+
 static int run_case(const char *name, struct recon_input *in, struct recon_out *o)
 {
 	char dir[256], path[300];
@@ -287,6 +291,10 @@ static int run_case(const char *name, struct recon_input *in, struct recon_out *
 		goto out;
 	}
 	recon_check_decoded(in, &c, name);
+	if (keep_flc) {
+		fl_buf_reset(keep_flc);
+		fl_buf_add(keep_flc, flc.data, flc.len);
+	}
 	if (recon_capture_run(&c, o, &err) < 0) {
 		fl_test_fail(__FILE__, __LINE__, "%s: %s", name, err.msg);
 		goto out;
@@ -719,6 +727,174 @@ FL_TEST(recon_golden_vma_layout)
 		CHECK(vmas_at(&o, 1000, base + 0x7000, 310000, &v) == 0);
 		CHECK(vmas_at(&o, 1000, base + 0x7000, 250000, &v) == 1 && v->id == 6);
 	}
+	recon_out_release(&o);
+	recon_input_release(&in);
+}
+
+static bool has(const char *hay, const char *needle)
+{
+	return hay && strstr(hay, needle);
+}
+
+/*
+ * arm64, 6.12, no exceptions:page_fault_* (the capture lists them as
+ * missing): ingest and reconstruction neither crash nor invent faults, the
+ * lock waits, writers and block request are still rows, and the report says
+ * first that page-fault events are missing and which metrics that costs:
+ * "n/a" in text, null in JSON, while the mmap_lock numbers are measured.
+ * FL_RECON_FLC_OUT=PATH writes the capture there (t3200 runs the CLI on it).
+ */
+FL_TEST(recon_golden_noexceptions)
+{
+	struct recon_input in;
+	struct recon_out o;
+	struct fl_buf flc = { 0 }, text = { 0 }, json = { 0 };
+	char dir[] = "/tmp/faultlab-noexc-XXXXXX", cap[300], dbp[300];
+	struct fl_err err = { "" };
+	struct fl_ingest_src src = { 0 };
+	struct fl_ingest_stats st = { 0 };
+	struct fl_db *db = NULL;
+	struct fl_report rep;
+	bool loaded = false;
+
+	memset(&in, 0, sizeof(in));
+	memset(&o, 0, sizeof(o));
+	keep_flc = &flc;
+	if (run_case("noexceptions", &in, &o) < 0) {
+		keep_flc = NULL;
+		goto out;
+	}
+	keep_flc = NULL;
+	CHECK_EQ_U64(o.nfaults, 0);
+	CHECK_EQ_U64(o.nwaits, 3);
+	CHECK_EQ_U64(o.nops, 2);
+	CHECK_EQ_U64(o.nios, 1);
+	for (int a = 0; a < FL_AN__COUNT; a++)
+		CHECKF(!o.anomalies[a], "anomaly %s", fl_anomaly_name(a));
+	{
+		const struct fl_lock_wait *w = wait_of(&o, 1001, 0), *m = wait_of(&o, 1002, 1);
+
+		/* the invisible fault's hold: measured, owned by nothing */
+		CHECK(w && !w->write && w->success && w->owner_kind == FL_OWNER_NONE &&
+		      w->released_ns == 501000);
+		/* munmap queued behind it */
+		CHECK(m && m->write && m->blocker_tid == 1001 && m->chain == 1 && m->downgraded &&
+		      m->acquired_ns - m->start_ns == 501400 - 210200);
+		CHECK(o.ios[0].issue_tid == 1001 && !o.ios[0].issue_fault && !o.ios[0].waiters);
+		CHECK(o.nops == 2 && o.ops[1].sys == FL_SYS_MUNMAP &&
+		      o.ops[1].write_wait_ns == 501400 - 210200);
+	}
+	if (getenv("FL_RECON_FLC_OUT")) {
+		FILE *f = fopen(getenv("FL_RECON_FLC_OUT"), "wb");
+
+		CHECKF(f && fwrite(flc.data, 1, flc.len, f) == flc.len, "cannot write %s",
+		       getenv("FL_RECON_FLC_OUT"));
+		if (f)
+			fclose(f);
+	}
+
+	/* ingest and report, as a user would */
+	if (!mkdtemp(dir)) {
+		CHECKF(0, "mkdtemp failed");
+		goto out;
+	}
+	snprintf(cap, sizeof(cap), "%s/arm64.flc", dir);
+	snprintf(dbp, sizeof(dbp), "%s/faultlab.db", dir);
+	{
+		FILE *f = fopen(cap, "wb");
+
+		CHECK(f && fwrite(flc.data, 1, flc.len, f) == flc.len);
+		if (f)
+			fclose(f);
+	}
+	if (fl_ingest_src_open(&src, cap, &err) < 0 ||
+	    !(db = fl_db_open(dbp, FL_DB_WRITE, &err)) ||
+	    fl_db_ingest(db, &src, NULL, &st, &err) < 0) {
+		CHECKF(0, "ingest: %s", err.msg);
+		goto out_dir;
+	}
+	if (fl_report_load(&rep, db, st.capture_id, &err) < 0) {
+		CHECKF(0, "report: %s", err.msg);
+		goto out_dir;
+	}
+	loaded = true;
+	CHECK(rep.recon && !rep.fault_tp && !fl_report_faults_observed(&rep));
+	CHECK(rep.vma_lock && rep.kernel_major == 6 && rep.kernel_minor == 12);
+	fl_report_text(&rep, &text);
+	fl_report_json(&rep, &json);
+	/* one space for every run of white space: the text wraps its paragraphs */
+	if (text.data) {
+		char *w = text.data;
+
+		for (const char *p = text.data; *p; p++)
+			if (!(*p == ' ' || *p == '\n') || (w > text.data && w[-1] != ' '))
+				*w++ = *p == '\n' ? ' ' : *p;
+		*w = 0;
+		text.len = (size_t)(w - text.data);
+	}
+	{
+		/* the first warning, before any section, says what is missing and what it costs */
+		const char *w = text.data ? strstr(text.data, "page-fault events are missing") : NULL;
+		const char *faults = text.data ? strstr(text.data, "Faults Fault latency") : NULL;
+		const char *first = text.data ? strstr(text.data, "WARNING: ") : NULL;
+
+		CHECKF(w && faults && w < faults && first && first + 9 == w, "%.600s",
+		       text.data ? text.data : "");
+		CHECK(has(w, "exceptions:page_fault_user, exceptions:page_fault_kernel"));
+		CHECK(has(w, "aarch64") && has(w, "fault_latency_us are not available"));
+		CHECK(!has(text.data, "anomalies ("));
+	}
+	CHECK(has(text.data, "n/a"));
+	CHECKF(has(json.data, "\"faults_user\": null") && has(json.data, "\"path_vma\": null") &&
+	       has(json.data, "\"retry_drop\": null") && has(json.data, "\"miss_drop_pct\": null") &&
+	       has(json.data, "\"io_wait_us\": null") &&
+	       has(json.data, "\"fault_latency_us\": {\"p50\": null, \"p99\": null, \"max\": null}"),
+	       "%.2000s", json.data ? json.data : "");
+	/* measured: one read acquisition, two writes (mmap, munmap; the downgrade is a read) */
+	CHECKF(has(json.data, "\"mmap_read_acq\": 2") && has(json.data, "\"mmap_write_acq\": 2") &&
+	       has(json.data, "\"fork_count\": 0"), "%.2000s", json.data ? json.data : "");
+	CHECK(has(json.data, "\"fault_tp\": false") &&
+	      has(json.data, "\"fault_events_missing\": \"exceptions:page_fault_user, "
+		  "exceptions:page_fault_kernel\"") &&
+	      has(json.data, "\"unavailable_metrics\": [\"faults_user\", \"faults_kernel\", "
+		  "\"faults_major\", \"path_vma\""));
+	{
+		sqlite3_stmt *q = NULL;
+
+		CHECK(sqlite3_prepare_v2(fl_db_sqlite(db),
+			"SELECT (SELECT count(*) FROM fault WHERE capture = ?1), "
+			"(SELECT count(*) FROM lock_wait WHERE capture = ?1), "
+			"(SELECT count(*) FROM writer_op WHERE capture = ?1), "
+			"(SELECT count(*) FROM io WHERE capture = ?1), "
+			"(SELECT fault_tp FROM recon WHERE capture = ?1), "
+			"(SELECT uname_machine FROM capture WHERE id = ?1)", -1, &q, NULL) == SQLITE_OK);
+		if (q) {
+			sqlite3_bind_int64(q, 1, st.capture_id);
+			CHECK(sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int(q, 0) == 0 &&
+			      sqlite3_column_int(q, 1) == 3 && sqlite3_column_int(q, 2) == 2 &&
+			      sqlite3_column_int(q, 3) == 1 && sqlite3_column_int(q, 4) == 0 &&
+			      !strcmp((const char *)sqlite3_column_text(q, 5), "aarch64"));
+			sqlite3_finalize(q);
+		}
+	}
+out_dir:
+	if (loaded)
+		fl_report_release(&rep);
+	fl_buf_release(&st.warnings);
+	if (db)
+		fl_db_close(db);
+	fl_ingest_src_close(&src);
+	unlink(cap);
+	snprintf(cap, sizeof(cap), "%s-wal", dbp);
+	unlink(cap);
+	snprintf(cap, sizeof(cap), "%s-shm", dbp);
+	unlink(cap);
+	unlink(dbp);
+	rmdir(dir);
+out:
+	fl_buf_release(&flc);
+	fl_buf_release(&text);
+	fl_buf_release(&json);
 	recon_out_release(&o);
 	recon_input_release(&in);
 }
