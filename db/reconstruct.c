@@ -53,6 +53,18 @@
  *  - Contention: every start_locking snapshots the traced holders and queued
  *    waiters of that mm. Untraced tasks' holds are invisible.
  *
+ * Without a page-fault tracepoint (arm64, kernel-semantics §9.1; fault_tp
+ * false) no fault window ever opens and no fault is inferred: the lock
+ * holds and filemap faults that belong to invisible faults are rows with
+ * owner none, and are not mid-capture anomalies.
+ *
+ * The layout of each process (recon-layout.c) is versioned: the maps
+ * snapshot at start (reloaded at an exec when it was taken after it), then
+ * every mmap-family syscall's result, fork's copy and the leader's exit; each
+ * version that ends, and at the end each that is left, goes to the sink's
+ * vma callback. The last maps snapshot names files mmap'd during the capture
+ * and adds what only it shows (maps-end).
+ *
  * Events of other tasks (block completions, page-cache deletions by
  * reclaimers) come from an extra instance (inst > 0) in command mode; only
  * block, page-cache and (for the followed tasks) scheduling events are taken

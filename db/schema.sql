@@ -269,7 +269,8 @@ CREATE TABLE recon (
 	elapsed_ns		INTEGER NOT NULL	-- wall time of the reconstruction (throughput)
 ) STRICT;
 
--- One row per page-fault exception of a followed task.
+-- One row per page-fault exception of a followed task (none when recon.fault_tp = 0: faults are
+-- not inferred from other events, see README).
 CREATE TABLE fault (
 	capture		INTEGER NOT NULL REFERENCES capture(id),
 	id		INTEGER NOT NULL,
