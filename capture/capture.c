@@ -1155,6 +1155,41 @@ static void close_streams(struct fl_capture *c)
 
 /* ---- header and trailer ---------------------------------------------- */
 
+
+/*
+ * The read-ahead window of every backing device (/sys/class/bdi/MAJ:MIN):
+ * a file's page-cache readahead and mmap read-around size come from its
+ * device's read_ahead_kb (file->f_ra.ra_pages), which the lock model needs
+ * to replay faults that wait for I/O. Keys "bdi/MAJ:MIN/read_ahead_kb".
+ */
+static void add_bdi_readahead(struct fl_kv *kv)
+{
+	DIR *d = opendir("/sys/class/bdi");
+	struct dirent *e;
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		char path[300], key[300], val[32];
+		unsigned maj, min;
+		FILE *f;
+
+		if (sscanf(e->d_name, "%u:%u", &maj, &min) != 2)
+			continue;
+		snprintf(path, sizeof(path), "/sys/class/bdi/%s/read_ahead_kb", e->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fgets(val, sizeof(val), f)) {
+			val[strcspn(val, "\n")] = '\0';
+			snprintf(key, sizeof(key), "bdi/%u:%u/read_ahead_kb", maj, min);
+			fl_kv_addstr(kv, key, val);
+		}
+		fclose(f);
+	}
+	closedir(d);
+}
+
 static int write_header(struct fl_capture *c, struct fl_err *err)
 {
 	struct fl_kv kv = { 0 };
@@ -1226,6 +1261,7 @@ static int write_header(struct fl_capture *c, struct fl_err *err)
 	}
 	fl_kv_addstr(&kv, "mode", c->o.system ? "system" : "command");
 	fl_kv_addu64(&kv, "buffer_kb", c->buffer_kb);
+	add_bdi_readahead(&kv);
 	if (c->child && read_memcg(c, c->child, &mpath, &limit) == 0) {
 		add_memcg(&kv, &mpath, limit);
 		fl_buf_addstr(&c->memcg_path, mpath.data);

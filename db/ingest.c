@@ -425,8 +425,26 @@ static int insert_capture(struct ingest *in, const char *hash)
 	else
 		bind_kv_str(st, 22, h, "mode");
 	bind_kv_int(st, 23, h, "buffer_kb");
-	bind_kv_str(st, 24, h, "memcg.path");
-	bind_kv_int(st, 25, h, "memcg.limit_bytes");
+	/*
+	 * The memory cgroup the work ran in: a command that moves itself into
+	 * a cgroup after it starts (tests/workloads/run-in-memcg.sh, systemd-run
+	 * inside a script) shows its limit only in later snapshots and the
+	 * trailer; the header then names the parent. The model's page-cache
+	 * capacity comes from here.
+	 */
+	{
+		const struct fl_kv *m = h;
+
+		if (!fl_kv_find(h, "memcg.limit_bytes")) {
+			if (t && fl_kv_find(t, "memcg.limit_bytes"))
+				m = t;
+			for (size_t i = src->nsnapshots; m == h && i-- > 0;)
+				if (fl_kv_find(src->snapshots[i], "memcg.limit_bytes"))
+					m = src->snapshots[i];
+		}
+		bind_kv_str(st, 24, m, "memcg.path");
+		bind_kv_int(st, 25, m, "memcg.limit_bytes");
+	}
 	bind_kv_int(st, 26, t, "exit_status");
 	sqlite3_bind_int(st, 27, src->complete);
 	sqlite3_bind_int(st, 28, src->truncated);
