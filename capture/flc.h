@@ -52,11 +52,10 @@
  *   mode                   "command" or "system"
  *   buffer_kb              per-CPU ring buffer size
  *   memcg.path, memcg.limit_bytes   memory cgroup v1 of the command at start; limit =
- *   bdi/MAJ:MIN/read_ahead_kb   each backing device's read-ahead window (a file's
- *                          readahead and mmap read-around size come from it)
  *                          smallest limit on the path, absent if unlimited. SNAPSHOT and
  *                          TRAILER repeat them when the command moved (run-in-memcg.sh)
- *   kallsyms?              (not stored)
+ *   bdi/MAJ:MIN/read_ahead_kb   each backing device's read-ahead window (a file's
+ *                          readahead and mmap read-around size come from it)
  * SNAPSHOT / TRAILER keys:
  *   time.trace_ns          the trace clock when taken
  *   maps/PID               text of /proc/PID/maps
