@@ -898,3 +898,68 @@ out:
 	recon_out_release(&o);
 	recon_input_release(&in);
 }
+
+/*
+ * The layout over an exec and at the end: the start snapshot was taken after
+ * the exec (command mode), so the layout before it is not that snapshot's
+ * (no row covers the time before the exec) and after it is (maps-start from
+ * the exec). brk grows a heap that maps did not show yet. The TRAILER's maps
+ * name the file mmap'd during the capture (same range: no new version) and
+ * add what only they show (maps-end, from the last event).
+ */
+FL_TEST(recon_vma_exec_and_end)
+{
+	const char *text = "@arch x86_64\n@kernel 6.18.0\n"
+		"@tasks\n1001 1001 120 0 w\n@end\n"
+		"10.0 1001 pf_user address=0x7f0000001000 ip=0x1 error_code=0x6\n"
+		"20.0 1001 exec pid=1001 old_pid=1001\n"
+		"30.0 1001 sys_enter sys=brk a0=0\n30.1 1001 sys_exit sys=brk ret=0x555555600000\n"
+		"31.0 1001 sys_enter sys=brk a0=0x555555621000\n"
+		"31.1 1001 sys_exit sys=brk ret=0x555555621000\n"
+		"40.0 1001 sys_enter sys=mmap a0=0 a1=0x2000 a2=1 a3=0x2 a4=3 a5=0x3000\n"
+		"40.1 1001 sys_exit sys=mmap ret=0x7f5000000000\n"
+		"50.0 1001 pf_user address=0x7f0000001000 ip=0x1 error_code=0x6\n"
+		"60.0 1001 pf_user address=0x555555610000 ip=0x1 error_code=0x6\n";
+	struct recon_input in;
+	struct recon_out o;
+	struct fl_err err;
+	struct fl_kv snap = { 0 }, trailer = { 0 };
+	const struct fl_kv *snaps[2] = { &snap, &trailer };
+
+	CHECK(recon_input_parse(&in, text, &err) == 0);
+	fl_kv_addstr(&snap, "time.trace_ns", "25000");
+	fl_kv_addstr(&snap, "maps/1001", "7f0000000000-7f0000100000 rw-p 00000000 00:00 0\n");
+	fl_kv_add(&snap, "tasks", "1001 1001 120 0 w\n", 18);
+	fl_kv_addstr(&trailer, "end.trace_ns", "70000");
+	fl_kv_addstr(&trailer, "maps/1001",
+		     "555555600000-555555621000 rw-p 00000000 00:00 0 [heap]\n"
+		     "7f0000000000-7f0000100000 rw-p 00000000 00:00 0\n"
+		     "7f4000000000-7f4000001000 rw-p 00000000 00:00 0\n"
+		     "7f5000000000-7f5000002000 r--p 00003000 fe:01 777 /data/f\n");
+	CHECK(recon_run_kv(&in.header, snaps, 2, in.ev, in.inst, in.n, 0, &o, &err) == 0);
+	{
+		const struct fl_vma_row *v;
+
+		/* before the exec nothing covers the fault: the snapshot shows the new program */
+		CHECK(vmas_at(&o, 1001, 0x7f0000001000ULL, 10000, &v) == 0);
+		CHECK(vmas_at(&o, 1001, 0x7f0000001000ULL, 50000, &v) == 1 &&
+		      v->source == FL_VSRC_MAPS_START && v->valid_from_ns == 20000 && !v->valid_to_ns);
+		/* brk made the heap */
+		CHECK(vmas_at(&o, 1001, 0x555555610000ULL, 60000, &v) == 1 &&
+		      v->source == FL_VSRC_BRK && v->heap && v->end == 0x555555621000ULL &&
+		      v->valid_from_ns == 31100);
+		/* the file mapping got its name from the TRAILER, as one version */
+		CHECK(vmas_at(&o, 1001, 0x7f5000000000ULL, 60000, &v) == 1 &&
+		      v->source == FL_VSRC_MMAP && v->ino == 777 && v->pgoff == 3 && v->prot == 1);
+		CHECK(has(o.vtext.data, "path=/data/f"));
+		/* only the TRAILER shows this one */
+		CHECK(vmas_at(&o, 1001, 0x7f4000000000ULL, 59999, &v) == 0);
+		CHECK(vmas_at(&o, 1001, 0x7f4000000000ULL, 60000, &v) == 1 &&
+		      v->source == FL_VSRC_MAPS_END && v->valid_from_ns == 60000);
+		CHECK_EQ_U64(o.nvmas, 4);
+	}
+	fl_kv_release(&snap);
+	fl_kv_release(&trailer);
+	recon_out_release(&o);
+	recon_input_release(&in);
+}
