@@ -75,6 +75,10 @@ void fl_pagecache_init(struct fl_pagecache *pc, const struct fl_pagecache_cfg *c
 
 void fl_pagecache_release(struct fl_pagecache *pc)
 {
+	for (uint32_t i = 0; i < pc->nshadow; i++)
+		free(pc->shadow[i]);
+	free(pc->shadow);
+	free(pc->shadow_words);
 	for (uint32_t i = 0; i < pc->nchunks; i++)
 		free(pc->chunks[i]);
 	free(pc->chunks);
@@ -235,6 +239,54 @@ static void drop(struct fl_pagecache *pc, struct fl_folio *f)
 	pc->free_slot = f->slot;
 }
 
+/*
+ * Shadow entries: the kernel leaves a shadow in the page cache for an evicted
+ * folio, and workingset_refault() gives the refaulting folio PG_workingset when
+ * the shadow says it had been active and its refault distance is recent
+ * (mm/workingset.c). The engine has one LRU list, no active list and no
+ * refault distances, so it keeps the simplest form: a refault (an insertion at
+ * an index this cache evicted) is PG_workingset. Under a thrash inside a memory
+ * cgroup, the case the model replays, refaults are recent and their folios were
+ * activated on the previous refault and deactivated (PG_workingset set) before
+ * eviction, so this is the steady state; a first eviction is counted too early.
+ */
+static void shadow_set(struct fl_pagecache *pc, uint32_t file, uint64_t index)
+{
+	uint64_t w = index / 64;
+
+	if (file >= pc->nshadow) {
+		uint32_t n = file + 1;
+
+		pc->shadow = fl_realloc(pc->shadow, n * sizeof(*pc->shadow));
+		pc->shadow_words = fl_realloc(pc->shadow_words, n * sizeof(*pc->shadow_words));
+		for (uint32_t i = pc->nshadow; i < n; i++) {
+			pc->shadow[i] = NULL;
+			pc->shadow_words[i] = 0;
+		}
+		pc->nshadow = n;
+	}
+	if (w >= pc->shadow_words[file]) {
+		uint64_t n = 2 * (w + 1);
+
+		pc->shadow[file] = fl_realloc(pc->shadow[file], n * sizeof(uint64_t));
+		memset(pc->shadow[file] + pc->shadow_words[file], 0,
+		       (n - pc->shadow_words[file]) * sizeof(uint64_t));
+		pc->shadow_words[file] = n;
+	}
+	pc->shadow[file][w] |= 1ull << (index % 64);
+}
+
+/* Takes the shadow of (file, index): true if there was one (a refault). */
+static bool shadow_take(struct fl_pagecache *pc, uint32_t file, uint64_t index)
+{
+	uint64_t w = index / 64, bit = 1ull << (index % 64);
+
+	if (file >= pc->nshadow || w >= pc->shadow_words[file] || !(pc->shadow[file][w] & bit))
+		return false;
+	pc->shadow[file][w] &= ~bit;
+	return true;
+}
+
 /* Evict least recently used evictable folios while over capacity. */
 static void reclaim(struct fl_pagecache *pc, uint64_t now)
 {
@@ -251,6 +303,7 @@ static void reclaim(struct fl_pagecache *pc, uint64_t now)
 		if (pc->on_evict)
 			pc->on_evict(pc->evict_ctx, f, now);
 		pc->stats.evicted++;
+		shadow_set(pc, f->file, f->index);
 		drop(pc, f);
 	}
 }
@@ -292,6 +345,8 @@ struct fl_folio *fl_pagecache_add(struct fl_pagecache *pc, uint32_t file, uint64
 	f->t_added = now;
 	if (locked)
 		f->flags = FL_FOLIO_LOCKED | FL_FOLIO_READ_IO;
+	if (shadow_take(pc, file, index))
+		f->flags |= FL_FOLIO_WORKINGSET;
 	table_put(pc, f->slot);
 	lru_push_head(pc, f);
 	pc->resident++;
@@ -561,12 +616,14 @@ void fl_fault_around_window(uint64_t addr_page, uint64_t index, uint64_t vma_pgo
 }
 
 size_t fl_pagecache_map_pages(struct fl_pagecache *pc, uint32_t file, uint64_t lo, uint64_t hi,
-			      uint64_t index, bool *target)
+			      uint64_t index, bool *target, size_t *cold)
 {
 	size_t n = 0;
 
 	if (target)
 		*target = false;
+	if (cold)
+		*cold = 0;
 	for (uint64_t i = lo; i < hi; i++) {
 		struct fl_folio *f = fl_pagecache_peek(pc, file, i);
 
@@ -575,6 +632,8 @@ size_t fl_pagecache_map_pages(struct fl_pagecache *pc, uint32_t file, uint64_t l
 			continue;
 		fl_pagecache_touch(pc, f);
 		n++;
+		if (cold && !(f->flags & FL_FOLIO_WORKINGSET))
+			(*cold)++;
 		if (i == index && target)
 			*target = true;
 	}

@@ -28,6 +28,7 @@
 #define FL_FOLIO_WRITEBACK	0x04	/* PG_writeback */
 #define FL_FOLIO_READAHEAD	0x08	/* PG_readahead: the async readahead marker */
 #define FL_FOLIO_READ_IO	0x10	/* locked for read I/O until fl_pagecache_read_done */
+#define FL_FOLIO_WORKINGSET	0x20	/* PG_workingset: inserted where this cache evicted one */
 
 /* The states of §1's enum folio_state, derived from the flags. */
 enum fl_folio_state {
@@ -101,6 +102,9 @@ struct fl_pagecache {
 	uint64_t resident;		/* pages in the cache */
 	uint32_t lru_head, lru_tail;	/* most / least recently used slot */
 	struct fl_folio_waiter *woken_head, *woken_tail;
+	uint64_t **shadow;		/* [file] bitmap of evicted, not yet refaulted indexes */
+	uint64_t *shadow_words;		/* [file] words in shadow[file] */
+	uint32_t nshadow;		/* files with a shadow slot */
 	fl_evict_fn on_evict;		/* called per eviction, may be NULL */
 	void *evict_ctx;
 	struct fl_pagecache_stats stats;
@@ -173,8 +177,9 @@ void fl_fault_around_window(uint64_t addr_page, uint64_t index, uint64_t vma_pgo
 			    uint64_t vma_pages, uint32_t nr, uint64_t *lo, uint64_t *hi);
 /* filemap_map_pages over [lo, hi): maps uptodate, unlocked folios without the
  * readahead marker (touching them); returns how many; *target says whether
- * index was among them. */
+ * index was among them; *cold (may be NULL) how many of them lack PG_workingset
+ * (the hits that decrement file_ra_state.mmap_miss). */
 size_t fl_pagecache_map_pages(struct fl_pagecache *pc, uint32_t file, uint64_t lo, uint64_t hi,
-			      uint64_t index, bool *target);
+			      uint64_t index, bool *target, size_t *cold);
 
 #endif

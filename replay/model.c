@@ -120,7 +120,21 @@ struct ioreq {
 struct rastate {
 	uint64_t start, size;		/* pages: the current readahead window */
 	uint64_t async;			/* pages: its async tail (the marker starts it) */
+	uint32_t mmap_miss;		/* file_ra_state.mmap_miss: misses minus cold hits */
 };
+
+/*
+ * do_sync_mmap_readahead's "do we miss much more than hit in this file?" test
+ * (mm/filemap.c, 6.12 and later): a page-cache miss counts mmap_miss up (to at
+ * most 10 * MMAP_LOTSAMISS); above MMAP_LOTSAMISS there is no read-around and
+ * no lock drop before the read (the fault then reads its one page through
+ * page_not_uptodate). Hits count it down: one per first-try filemap_fault hit
+ * (do_async_mmap_readahead) and, in filemap_map_pages, one per page mapped
+ * whose folio is not PG_workingset (since 6.10, "mm/filemap: don't decrease
+ * mmap_miss when folio has workingset flag": refaults of a thrashing file do
+ * not count as hits, so read-around stops on it).
+ */
+#define MMAP_LOTSAMISS	100
 
 struct mmst {
 	struct fl_mm mm;
@@ -906,13 +920,19 @@ static void step(struct sim *s, struct thr *t)
 				/* do_fault_around (§6.1) */
 				uint64_t lo, hi, vp = t->addr >> s->page_shift;
 				bool target;
-				size_t n;
+				size_t n, cold;
 
 				fl_fault_around_window(vp, t->f.index, v->pgoff,
 						       (v->end - v->start) >> s->page_shift,
 						       s->pc.cfg.fault_around_pages, &lo, &hi);
 				n = fl_pagecache_map_pages(&s->pc, v->file, lo, hi, t->f.index,
-							   &target);
+							   &target, &cold);
+				if (v->file < s->nras) {
+					struct rastate *rs = &s->ras[v->file];
+
+					rs->mmap_miss = cold >= rs->mmap_miss ? 0 :
+							rs->mmap_miss - (uint32_t)cold;
+				}
 				if (target) {
 					map_ptes(s, t, v, lo, hi, t->f.index, vp);
 					close_window(s, t, false);
@@ -941,6 +961,10 @@ static void step(struct sim *s, struct thr *t)
 				s->out->pc_hits++;
 				fl_folio_get(&s->pc, f);
 				t->f.folio = f;
+				/* do_async_mmap_readahead: a hit counts mmap_miss down */
+				if (!t->f.tried && !rand && s->pc.cfg.ra_pages &&
+				    t->f.file < s->nras && s->ras[t->f.file].mmap_miss)
+					s->ras[t->f.file].mmap_miss--;
 				if (!t->f.tried && allow1 && ra_async(s, t, fp)) {
 					burn(s, t, t->burst_after, PH_F_LOCK_FOLIO);
 					return;
@@ -951,6 +975,15 @@ static void step(struct sim *s, struct thr *t)
 			/* miss: MAJOR, do_sync_mmap_readahead */
 			s->out->pc_misses++;
 			t->f.major = t->f.major_this = true;
+			if (!rand && s->pc.cfg.ra_pages && t->f.file < s->nras &&
+			    !(t->f.vma->flags & FL_VMA_SEQ_READ)) {
+				struct rastate *rs = &s->ras[t->f.file];
+
+				if (rs->mmap_miss < MMAP_LOTSAMISS * 10)
+					rs->mmap_miss++;
+				if (rs->mmap_miss > MMAP_LOTSAMISS)
+					rand = true;	/* no read-around, no drop here */
+			}
 			if (rand || !s->pc.cfg.ra_pages) {
 				f = fl_pagecache_add(&s->pc, t->f.file, t->f.index, false, s->now);
 				fl_folio_get(&s->pc, f);

@@ -770,6 +770,43 @@ int fl_opstream_load(sqlite3 *db, int64_t capture_id, struct fl_model_input *in,
 	}
 	sqlite3_finalize(st);
 	st = NULL;
+
+	/*
+	 * The true window, when the capture recorded it: read_ahead_kb of the
+	 * device of the most-faulted file ("bdi/MAJ:MIN/read_ahead_kb"; fault.dev
+	 * is the kernel dev_t, major = dev >> 20, minor = dev & 0xfffff). Recorded,
+	 * and used only where it equals the inference or no inference exists:
+	 * at 8192 KiB the model with the true 2048-page window is much further
+	 * from the capture than with the inferred one (replay/README.md,
+	 * "Readahead window"): the kernel's readahead is bounded by things the
+	 * model lacks (large folios, requests split at max_sectors_kb queued on
+	 * the device, memcg reclaim throttling), and the split request size
+	 * happens to stand in for them.
+	 */
+	if (sqlite3_prepare_v2(db, "SELECT CAST(k.value AS INTEGER) FROM capture_kv k, "
+			       "(SELECT dev FROM fault WHERE capture = ?1 AND dev IS NOT NULL "
+			       "GROUP BY dev ORDER BY count(*) DESC, dev LIMIT 1) d "
+			       "WHERE k.capture = ?1 AND k.section = 'header' AND k.key = 'bdi/' || "
+			       "(d.dev >> 20) || ':' || (d.dev & 1048575) || '/read_ahead_kb'", -1,
+			       &st, NULL) != SQLITE_OK) {
+		sqlerr(&c, "read_ahead_kb");
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, capture_id);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		uint64_t kb = (uint64_t)sqlite3_column_int64(st, 0);
+		uint64_t pages = kb * 1024 / c.page;
+
+		if (pages && pages <= 1u << 20) {	/* 0 (off) the model cannot express */
+			info->ra_header_pages = (uint32_t)pages;
+			if (!in->ra_pages) {
+				in->ra_pages = (uint32_t)pages;
+				info->ra_pages = (uint32_t)pages;
+			}
+		}
+	}
+	sqlite3_finalize(st);
+	st = NULL;
 	if (in->nmm == 0)
 		in->nmm = 1;
 	ret = 0;

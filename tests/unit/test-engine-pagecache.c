@@ -188,10 +188,40 @@ FL_TEST(engine_pagecache_fault_around)
 	fl_pagecache_peek(&pc, 1, 4)->flags |= FL_FOLIO_READAHEAD;		/* marker */
 	f = fl_pagecache_add(&pc, 1, 5, false, 9);				/* !uptodate */
 	CHECK(fl_folio_state(f) == FL_FOLIO_NOT_UPTODATE);
-	CHECK_EQ_U64(fl_pagecache_map_pages(&pc, 1, 0, 16, 2, &target), 5);	/* 0 1 2 6 7 */
+	CHECK_EQ_U64(fl_pagecache_map_pages(&pc, 1, 0, 16, 2, &target, NULL), 5);	/* 0 1 2 6 7 */
 	CHECK(target);
-	CHECK_EQ_U64(fl_pagecache_map_pages(&pc, 1, 0, 16, 4, &target), 5);
+	CHECK_EQ_U64(fl_pagecache_map_pages(&pc, 1, 0, 16, 4, &target, NULL), 5);
 	CHECK(!target);
+	fl_pagecache_release(&pc);
+}
+
+/*
+ * Shadows: a folio inserted where the cache evicted one is PG_workingset (a
+ * refault), once; fault-around counts the mapped pages without it (the hits
+ * that count file_ra_state.mmap_miss down).
+ */
+FL_TEST(engine_pagecache_refault_workingset)
+{
+	struct fl_pagecache pc;
+	struct fl_folio *f;
+	bool target;
+	size_t cold = 99;
+
+	pc_setup(&pc, 2);
+	read_in(&pc, 1, 0, 1);
+	read_in(&pc, 1, 1, 2);
+	read_in(&pc, 1, 2, 3);				/* evicts 0 */
+	CHECK(!fl_pagecache_peek(&pc, 1, 0));
+	CHECK(!(fl_pagecache_peek(&pc, 1, 2)->flags & FL_FOLIO_WORKINGSET));
+	read_in(&pc, 1, 0, 4);				/* refault of 0, evicts 1 */
+	f = fl_pagecache_peek(&pc, 1, 0);
+	CHECK(f && (f->flags & FL_FOLIO_WORKINGSET));
+	CHECK_EQ_U64(fl_pagecache_map_pages(&pc, 1, 0, 16, 0, &target, &cold), 2);	/* 0 2 */
+	CHECK(target);
+	CHECK_EQ_U64(cold, 1);				/* 2 only */
+	/* the shadow of 1 belongs to file 1: file 2's index 1 is no refault */
+	f = fl_pagecache_add(&pc, 2, 1, false, 5);
+	CHECK(f && !(f->flags & FL_FOLIO_WORKINGSET));
 	fl_pagecache_release(&pc);
 }
 
