@@ -1,8 +1,10 @@
 /*
- * cmd-report.c - `faultlab report [--db DB] [--capture ID] [--format text|md|json|html]
- * [-o FILE]`: the CLI side of report/report.c. Reads the database only; the
- * default capture is the latest one ingested. With -o the report is written to
- * FILE (replaced atomically: a temporary file renamed into place), else to stdout.
+ * cmd-report.c - `faultlab report [--db DB] [--capture ID | --run ID] [--format
+ * text|md|json|html] [-o FILE]`: the CLI side of report/report.c. Reads the database
+ * only; the default capture is the latest one ingested; --run shows one stored run
+ * of the lock model (faultlab replay --model) the way a capture is shown. With -o the
+ * report is written to FILE (replaced atomically: a temporary file renamed into
+ * place), else to stdout.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -16,14 +18,16 @@
 #include "report/report.h"
 
 static const char usage_text[] =
-	"usage: faultlab report [--db DB] [--capture ID] [--format text|md|json|html] [-o FILE] "
-	"[ID]\n\nThe fault and lock picture of one ingested capture: lost events and "
+	"usage: faultlab report [--db DB] [--capture ID | --run ID] [--format text|md|json|html] "
+	"[-o FILE] [ID]\n\nThe fault and lock picture of one ingested capture: lost events and "
 	"anomalies\nfirst, faults and the ioretry retry table (retry_drop, "
 	"retry_io_miss,\nmiss_drop_pct, faults by path), the mmap_lock table (acquisitions, "
 	"wait\ntotal/avg/p50/p99/max, histogram), top waiters and blockers, forks, per\nprocess "
 	"detail, and every metric of the shared vocabulary by name.\n\n  -d, --db DB         "
 	"database (default faultlab.db)\n  -c, --capture ID    capture id (default: the latest; "
-	"'faultlab info DB' lists them)\n  -f, --format FMT    text (default), md (GitHub "
+	"'faultlab info DB' lists them)\n  -r, --run ID        a model run instead (a "
+	"replay_run id, printed by 'faultlab\n                      replay --model'): the "
+	"same tables, simulated\n  -f, --format FMT    text (default), md (GitHub "
 	"markdown), json, or html (one\n                      self-contained page with SVG "
 	"plots)\n  -o, --output FILE   write the report to FILE instead of stdout\n  -h, --help   "
 	"       this text\n";
@@ -97,6 +101,7 @@ int cmd_report(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "db", required_argument, NULL, 'd' },
 		{ "capture", required_argument, NULL, 'c' },
+		{ "run", required_argument, NULL, 'r' },
 		{ "format", required_argument, NULL, 'f' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
@@ -107,11 +112,11 @@ int cmd_report(int argc, char **argv)
 	struct fl_buf out = { 0 };
 	struct fl_report rep;
 	struct fl_db *db;
-	int64_t capture = 0;
+	int64_t capture = 0, run = 0;
 	int c, ret;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "d:c:f:o:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:c:r:f:o:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			dbpath = optarg;
@@ -119,6 +124,13 @@ int cmd_report(int argc, char **argv)
 		case 'c':
 			if (parse_id(optarg, &capture)) {
 				fprintf(stderr, "faultlab report: '%s' is not a capture id "
+					"(a positive number)\n", optarg);
+				return 2;
+			}
+			break;
+		case 'r':
+			if (parse_id(optarg, &run)) {
+				fprintf(stderr, "faultlab report: '%s' is not a model run id "
 					"(a positive number)\n", optarg);
 				return 2;
 			}
@@ -144,6 +156,11 @@ int cmd_report(int argc, char **argv)
 			return 2;
 		}
 	}
+	if (run && capture) {
+		fprintf(stderr, "faultlab report: --run and --capture exclude each other "
+			"(a run names its capture)\n");
+		return 2;
+	}
 	if (strcmp(format, "text") && strcmp(format, "json") && strcmp(format, "md") &&
 	    strcmp(format, "html")) {
 		fprintf(stderr, "faultlab report: unknown format '%s' (text, md, json or html)\n",
@@ -155,7 +172,8 @@ int cmd_report(int argc, char **argv)
 		fprintf(stderr, "faultlab report: %s\n", err.msg);
 		return 1;
 	}
-	if (fl_report_load(&rep, db, capture, &err)) {
+	if (run ? fl_report_load_run(&rep, db, run, &err) :
+	    fl_report_load(&rep, db, capture, &err)) {
 		fprintf(stderr, "faultlab report: %s\n", err.msg);
 		fl_db_close(db);
 		return 1;

@@ -12,6 +12,7 @@
 
 #include <sqlite3.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -499,6 +500,81 @@ void fl_metrics_foreach(const struct fl_metrics *m,
 	fn(arg, "inversions", (double)m->inversions);
 	fn(arg, "makespan_us", m->makespan_us);
 	fn(arg, "anomalies", (double)m->anomalies);
+}
+
+/* ---- setting by name (the inverse of fl_metrics_foreach) -------------------- */
+
+static bool set_stat(struct fl_wait_stat *s, const char *sub, double v)
+{
+	double *f = !strcmp(sub, "total") ? &s->total : !strcmp(sub, "avg") ? &s->avg :
+		    !strcmp(sub, "p50") ? &s->p50 : !strcmp(sub, "p99") ? &s->p99 :
+		    !strcmp(sub, "max") ? &s->max : NULL;
+
+	if (f)
+		*f = v;
+	return f != NULL;
+}
+
+static bool set_hist(uint64_t *h, const char *sub, double v)
+{
+	if (sub[0] < '0' || sub[0] >= '0' + FL_HIST_BINS || sub[1])
+		return false;
+	h[sub[0] - '0'] = v > 0 ? (uint64_t)v : 0;
+	return true;
+}
+
+static uint64_t count_of(double v)
+{
+	return v > 0 ? (uint64_t)(v + 0.5) : 0;
+}
+
+int fl_metrics_set(struct fl_metrics *m, const char *name, double v)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+		bool real;
+	} scalars[] = {
+#define C(f) { #f, offsetof(struct fl_metrics, f), false }
+#define R(f) { #f, offsetof(struct fl_metrics, f), true }
+		C(faults_user), C(faults_kernel), C(faults_major), C(path_vma),
+		C(path_vma_retry_mmap), C(path_vma_retry_vma), C(path_mmap), C(path_unknown),
+		C(retry_drop), C(retry_io_miss), R(miss_drop_pct), C(mmap_read_acq),
+		C(mmap_write_acq), R(io_wait_us), R(io_wait_locked_us), C(fork_count),
+		R(fork_hold_us), R(fork_blocked_us), C(chained_waits), C(max_chain),
+		C(inversions), R(makespan_us), C(anomalies),
+		{ "fault_latency_us.p50", offsetof(struct fl_metrics, fault_latency_p50_us), true },
+		{ "fault_latency_us.p99", offsetof(struct fl_metrics, fault_latency_p99_us), true },
+		{ "fault_latency_us.max", offsetof(struct fl_metrics, fault_latency_max_us), true },
+#undef C
+#undef R
+	};
+	const char *dot = strchr(name, '.');
+
+	for (size_t i = 0; i < sizeof(scalars) / sizeof(scalars[0]); i++) {
+		char *f = (char *)m + scalars[i].off;
+
+		if (strcmp(name, scalars[i].name))
+			continue;
+		if (scalars[i].real)
+			*(double *)f = v;
+		else
+			*(uint64_t *)f = count_of(v);
+		return 0;
+	}
+	if (!dot)
+		return -1;
+#define PREFIX(p) ((size_t)(dot - name) == strlen(p) && !strncmp(name, p, strlen(p)))
+	if (PREFIX("mmap_read_wait_us"))
+		return set_stat(&m->mmap_read_wait_us, dot + 1, v) ? 0 : -1;
+	if (PREFIX("mmap_write_wait_us"))
+		return set_stat(&m->mmap_write_wait_us, dot + 1, v) ? 0 : -1;
+	if (PREFIX("mmap_read_wait_hist"))
+		return set_hist(m->mmap_read_wait_hist, dot + 1, v) ? 0 : -1;
+	if (PREFIX("mmap_write_wait_hist"))
+		return set_hist(m->mmap_write_wait_hist, dot + 1, v) ? 0 : -1;
+#undef PREFIX
+	return -1;
 }
 
 static void num(struct fl_buf *b, double v)

@@ -77,6 +77,12 @@ struct fl_metrics_acc *fl_metrics_load_db(struct sqlite3 *db, int64_t capture,
  * histograms as name.0 .. name.6. */
 void fl_metrics_foreach(const struct fl_metrics *m,
 			void (*fn)(void *arg, const char *name, double value), void *arg);
+/*
+ * The inverse of fl_metrics_foreach: sets the metric called name (a foreach name)
+ * to v. Returns -1, leaving m alone, for a name outside the vocabulary. Used to
+ * rebuild a model run's metrics from its stored rows (report --run).
+ */
+int fl_metrics_set(struct fl_metrics *m, const char *name, double v);
 /* A JSON object with the vocabulary's names (stats as objects, histograms as arrays). */
 void fl_metrics_json(const struct fl_metrics *m, struct fl_buf *out);
 /*

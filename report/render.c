@@ -51,12 +51,13 @@ static const char *or(const char *s, const char *def)
 	return s ? s : def;
 }
 
-static void scope_cell(struct fl_table *t, const struct fl_report_proc *p)
+static void scope_cell(struct fl_table *t, const struct fl_report *r,
+		       const struct fl_report_proc *p)
 {
 	if (p)
 		fl_table_cell(t, "%d %s", p->tgid, p->comm);
 	else
-		fl_table_cell(t, "whole capture");
+		fl_table_cell(t, r->run_id ? "whole run" : "whole capture");
 }
 
 /* ---- the sections ------------------------------------------------------ */
@@ -84,6 +85,51 @@ static void head(const struct fl_report *r, struct fl_doc *d)
 		fl_buf_addf(&b, ", memory cgroup limit %.1f MiB", lim / 1048576.0);
 	fl_doc_para(d, "%s", b.data);
 	fl_buf_release(&b);
+}
+
+static const char *run_str(const struct fl_report *r, const char *name)
+{
+	const struct fl_value *v = fl_values_get(&r->run, name);
+
+	return v && v->kind == FL_VAL_STR ? v->s : NULL;
+}
+
+static int64_t run_int(const struct fl_report *r, const char *name)
+{
+	const struct fl_value *v = fl_values_get(&r->run, name);
+
+	return v && v->kind == FL_VAL_INT ? v->i : -1;
+}
+
+/* A model run: what was simulated, under which rules, from which capture. */
+static void head_run(const struct fl_report *r, struct fl_doc *d)
+{
+	const char *cmd = cap_str(r, "cmdline");
+	int64_t cap = run_int(r, "capacity_pages");
+
+	d->title = fl_asprintf("faultlab report: model run %" PRId64 " (%s, capture %" PRId64 ")",
+			       r->run_id, or(run_str(r, "policy"), "?"), r->capture_id);
+	fl_doc_heading(d, 1, "top", "faultlab report: model run %" PRId64 " (policy %s)",
+		       r->run_id, or(run_str(r, "policy"), "?"));
+	fl_doc_para(d, "A run of the lock model (faultlab replay --model), not a trace: every "
+		    "number below was simulated from the op streams of capture %" PRId64 " under "
+		    "policy %s, with the fault handler of architecture %s at kernel %s, seed "
+		    "%" PRId64 ", %" PRId64 " cpus, page cache %s.", r->capture_id,
+		    or(run_str(r, "policy"), "?"), or(run_str(r, "arch"), "?"),
+		    or(run_str(r, "kernel"), "?"), run_int(r, "seed"), run_int(r, "cpus"),
+		    cap > 0 ? "limited" : "unlimited");
+	if (cap > 0)
+		fl_doc_para(d, "page-cache capacity %" PRId64 " pages", cap);
+	fl_doc_para(d, "replayed capture %" PRId64 ": file %s, kernel %s %s, %" PRId64 " cpus; "
+		    "mode %s%s%s", r->capture_id, or(cap_str(r, "path"), "?"),
+		    or(cap_str(r, "uname_release"), "?"), or(cap_str(r, "arch"), "?"),
+		    cap_int(r, "cpus"), or(cap_str(r, "mode"), "?"), cmd ? ": " : "",
+		    cmd ? cmd : "");
+	fl_doc_para(d, "The model knows when each fault ends, so fault latencies are exact, not "
+		    "lower bounds; makespan is the end of the last simulated thread. Per-thread "
+		    "lists (top waiters, blockers, single forks) are not stored for model runs: "
+		    "'faultlab report --capture %" PRId64 "' shows them for the capture.",
+		    r->capture_id);
 }
 
 static void warnings(const struct fl_report *r, struct fl_doc *d)
@@ -180,10 +226,16 @@ static void faults(const struct fl_report *r, struct fl_doc *d)
 	bool ok = fl_report_faults_observed(r);
 
 	fl_doc_heading(d, 2, "faults", "Faults");
-	fl_doc_para(d, "Fault latency is the fault's window in the trace (page_fault event to its "
-		    "last attributable event): a lower bound, since stock kernels trace no fault "
-		    "exit. I/O blocked time is D-state time outside mmap_lock waits; 'locked' is "
-		    "the part spent holding mmap_lock or a VMA lock.");
+	if (r->run_id)
+		fl_doc_para(d, "Fault latency is from a simulated fault's start to its end. I/O "
+			    "blocked time is the time waiting for the simulated device; 'locked' "
+			    "is the part spent holding mmap_lock or a VMA lock.");
+	else
+		fl_doc_para(d, "Fault latency is the fault's window in the trace (page_fault event "
+			    "to its last attributable event): a lower bound, since stock kernels "
+			    "trace no fault exit. I/O blocked time is D-state time outside "
+			    "mmap_lock waits; 'locked' is the part spent holding mmap_lock or a VMA "
+			    "lock.");
 	t = fl_doc_table(d, NULL, 10, "<scope", "faults_user", "faults_kernel", "faults_major",
 			 "io_wait_us", "io_wait_locked_us", "latency p50 µs", "p99 µs", "max µs",
 			 "makespan_us");
@@ -192,7 +244,7 @@ static void faults(const struct fl_report *r, struct fl_doc *d)
 		const struct fl_metrics *m = p ? &p->m : &r->m;
 
 		fl_table_row(t);
-		scope_cell(t, p);
+		scope_cell(t, r, p);
 		cell_count(t, ok, m->faults_user);
 		cell_count(t, ok, m->faults_kernel);
 		cell_count(t, ok, m->faults_major);
@@ -219,7 +271,7 @@ static void faults(const struct fl_report *r, struct fl_doc *d)
 		const struct fl_metrics *m = p ? &p->m : &r->m;
 
 		fl_table_row(t);
-		scope_cell(t, p);
+		scope_cell(t, r, p);
 		cell_count(t, ok, m->faults_user + m->faults_kernel);
 		cell_count(t, ok, m->retry_drop);
 		cell_count(t, ok, m->retry_io_miss);
@@ -274,7 +326,7 @@ static void mmap_lock(const struct fl_report *r, struct fl_doc *d)
 	fl_doc_para(d, "Wait = start_locking to acquire_returned. An acquisition is a successful "
 		    "acquire; a downgrade counts as a read acquisition with no wait; failed "
 		    "trylocks are not acquisitions. Percentiles are nearest-rank.");
-	lock_table(d, "whole capture", &r->m);
+	lock_table(d, r->run_id ? "whole run" : "whole capture", &r->m);
 	fl_doc_figure(d, FL_FIG_HIST);
 	fl_doc_figure(d, FL_FIG_CDF);
 }
@@ -323,11 +375,13 @@ static void contention(const struct fl_report *r, struct fl_doc *d)
 		const struct fl_metrics *m = p ? &p->m : &r->m;
 
 		fl_table_row(t);
-		scope_cell(t, p);
+		scope_cell(t, r, p);
 		fl_table_count(t, m->chained_waits);
 		fl_table_count(t, m->max_chain);
 		fl_table_count(t, m->inversions);
 	}
+	if (r->run_id)
+		return;
 	top_table(d, "top waiters (mmap_lock wait time)", &r->waiters, false);
 	top_table(d, "top blockers (wait time of the threads queued behind them)", &r->blockers,
 		  true);
@@ -349,7 +403,7 @@ static void forks(const struct fl_report *r, struct fl_doc *d)
 		if (p && !m->fork_count)
 			continue;
 		fl_table_row(t);
-		scope_cell(t, p);
+		scope_cell(t, r, p);
 		fl_table_count(t, m->fork_count);
 		fl_table_us(t, m->fork_hold_us);
 		fl_table_us(t, m->fork_blocked_us);
@@ -471,8 +525,8 @@ static void vocabulary(const struct fl_report *r, struct fl_doc *d)
 	struct mrow m;
 
 	fl_doc_heading(d, 2, "metrics", "Metrics");
-	fl_doc_para(d, "The whole capture in the shared vocabulary (DESIGN.md), by the names of "
-		    "the JSON report; times in µs.");
+	fl_doc_para(d, "The whole %s in the shared vocabulary (DESIGN.md), by the names of "
+		    "the JSON report; times in µs.", r->run_id ? "run" : "capture");
 	m.t = fl_doc_table(d, NULL, 2, "<metric", "value");
 	m.faults = fl_report_faults_observed(r);
 	fl_metrics_foreach(&r->m, metric_row, &m);
@@ -513,8 +567,47 @@ static void events(const struct fl_report *r, struct fl_doc *d)
 	}
 }
 
+/* The model's own numbers: the retry window decomposed, and the engine's counters. */
+static void model(const struct fl_report *r, struct fl_doc *d)
+{
+	struct fl_table *t;
+
+	fl_doc_heading(d, 2, "model", "Model");
+	fl_doc_para(d, "retry_window.*: from a retried fault's I/O completing to its retry's "
+		    "page-cache lookup (count, then µs): cpu_wait runnable without a CPU, "
+		    "mmap_wait queued on mmap_lock, vma_wait queued because a writer held the VMA, "
+		    "run the rest. model.*: the engine's own counters.");
+	t = fl_doc_table(d, NULL, 2, "<metric", "value");
+	for (size_t i = 0; i < r->run_extra.n; i++) {
+		const struct fl_value *v = &r->run_extra.v[i];
+
+		fl_table_row(t);
+		fl_table_cell(t, "%s", v->name);
+		if (v->r == (double)(int64_t)v->r)
+			fl_table_cell(t, "%" PRId64, (int64_t)v->r);
+		else
+			fl_table_cell(t, "%.3f", v->r);
+	}
+}
+
+/* A model run: the capture's sections that apply to a simulation, same tables. */
+static void run_doc(const struct fl_report *r, struct fl_doc *d)
+{
+	head_run(r, d);
+	faults(r, d);
+	mmap_lock(r, d);
+	contention(r, d);
+	forks(r, d);
+	model(r, d);
+	vocabulary(r, d);
+}
+
 void fl_report_doc(const struct fl_report *r, struct fl_doc *d)
 {
+	if (r->run_id) {
+		run_doc(r, d);
+		return;
+	}
 	head(r, d);
 	warnings(r, d);
 	faults(r, d);

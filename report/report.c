@@ -105,6 +105,29 @@ static int sqlfail(struct fl_db *db, struct fl_err *err, const char *what)
 			 sqlite3_errmsg(fl_db_sqlite(db)));
 }
 
+/* Column c of the current row of st into vs, under the column's name. */
+static void column_value(struct fl_values *vs, sqlite3_stmt *st, int c)
+{
+	struct fl_value *x = values_slot(vs, sqlite3_column_name(st, c));
+
+	switch (sqlite3_column_type(st, c)) {
+	case SQLITE_INTEGER:
+		x->kind = FL_VAL_INT;
+		x->i = sqlite3_column_int64(st, c);
+		break;
+	case SQLITE_FLOAT:
+		x->kind = FL_VAL_REAL;
+		x->r = sqlite3_column_double(st, c);
+		break;
+	case SQLITE_TEXT:
+		x->kind = FL_VAL_STR;
+		x->s = fl_strdup((const char *)sqlite3_column_text(st, c));
+		break;
+	default:
+		x->kind = FL_VAL_NULL;
+	}
+}
+
 static int load_capture(struct fl_report *r, struct fl_db *db, struct fl_err *err)
 {
 	sqlite3_stmt *st;
@@ -125,7 +148,6 @@ static int load_capture(struct fl_report *r, struct fl_db *db, struct fl_err *er
 	}
 	for (int c = 0; c < sqlite3_column_count(st); c++) {
 		const char *name = sqlite3_column_name(st, c);
-		struct fl_value *x;
 
 		if (!strcmp(name, "warnings")) {
 			const char *w = (const char *)sqlite3_column_text(st, c);
@@ -141,23 +163,7 @@ static int load_capture(struct fl_report *r, struct fl_db *db, struct fl_err *er
 			}
 			continue;
 		}
-		x = values_slot(&r->capture, name);
-		switch (sqlite3_column_type(st, c)) {
-		case SQLITE_INTEGER:
-			x->kind = FL_VAL_INT;
-			x->i = sqlite3_column_int64(st, c);
-			break;
-		case SQLITE_FLOAT:
-			x->kind = FL_VAL_REAL;
-			x->r = sqlite3_column_double(st, c);
-			break;
-		case SQLITE_TEXT:
-			x->kind = FL_VAL_STR;
-			x->s = fl_strdup((const char *)sqlite3_column_text(st, c));
-			break;
-		default:
-			x->kind = FL_VAL_NULL;
-		}
+		column_value(&r->capture, st, c);
 	}
 	sqlite3_finalize(st);
 	{
@@ -789,11 +795,108 @@ int fl_report_load(struct fl_report *r, struct fl_db *db, int64_t capture, struc
 	return 0;
 }
 
+/* ---- a model run ---------------------------------------------------------- */
+
+/*
+ * The replay_run row, then its capture's row (what was replayed), then the
+ * metric rows: vocabulary names into r->m (fl_metrics_set), the model's own
+ * into r->run_extra. A run with no vocabulary row is an error, not zeros.
+ */
+static int load_run(struct fl_report *r, struct fl_db *db, struct fl_err *err)
+{
+	sqlite3 *sql = fl_db_sqlite(db);
+	sqlite3_stmt *st = NULL;
+	const struct fl_value *v;
+	size_t vocab = 0;
+	int rc;
+
+	if (sqlite3_prepare_v2(sql, "SELECT * FROM replay_run WHERE id = ?", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return fl_seterr(err, "database '%s' has no model runs (%s): 'faultlab replay "
+				 "--model --db %s CAPTURE' makes them", fl_db_path(db),
+				 sqlite3_errmsg(sql), fl_db_path(db));
+	sqlite3_bind_int64(st, 1, r->run_id);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		if (rc == SQLITE_DONE)
+			return fl_seterr(err, "database '%s' has no model run %" PRId64 ": 'sqlite3 "
+					 "%s \"SELECT id, policy FROM replay_run\"' lists them",
+					 fl_db_path(db), r->run_id, fl_db_path(db));
+		return sqlfail(db, err, "read replay_run");
+	}
+	for (int c = 0; c < sqlite3_column_count(st); c++)
+		column_value(&r->run, st, c);
+	sqlite3_finalize(st);
+	v = values_get(&r->run, "capture");
+	r->capture_id = v && v->kind == FL_VAL_INT ? v->i : 0;
+	if (load_capture(r, db, err))
+		return -1;
+
+	if (sqlite3_prepare_v2(sql, "SELECT name, value FROM metric WHERE run = ? ORDER BY name",
+			       -1, &st, NULL) != SQLITE_OK)
+		return sqlfail(db, err, "read metric");
+	sqlite3_bind_int64(st, 1, r->run_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+		double x = sqlite3_column_double(st, 1);
+
+		if (!name)
+			continue;
+		if (!fl_metrics_set(&r->m, name, x)) {
+			vocab++;
+		} else {
+			struct fl_value *e = values_slot(&r->run_extra, name);
+
+			e->kind = FL_VAL_REAL;
+			e->r = x;
+		}
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return sqlfail(db, err, "read metric");
+	if (!vocab)
+		return fl_seterr(err, "model run %" PRId64 " in '%s' has no metric rows (an "
+				 "interrupted replay?): run 'faultlab replay --model' again",
+				 r->run_id, fl_db_path(db));
+
+	/* What the writers ask of a capture, answered for a simulation. */
+	r->recon = true;
+	r->fault_tp = true;
+	r->filemap_fault_tp = true;
+	r->complete = true;
+	r->faults_user = r->m.faults_user;
+	r->faults_kernel = r->m.faults_kernel;
+	r->forks_total = r->m.fork_count;
+	v = values_get(&r->run, "kernel");
+	if (v && v->kind == FL_VAL_STR &&
+	    sscanf(v->s, "%d.%d", &r->kernel_major, &r->kernel_minor) != 2)
+		r->kernel_major = r->kernel_minor = 0;
+	r->vma_lock = r->m.path_vma + r->m.path_vma_retry_mmap + r->m.path_vma_retry_vma > 0;
+	return 0;
+}
+
+int fl_report_load_run(struct fl_report *r, struct fl_db *db, int64_t run, struct fl_err *err)
+{
+	memset(r, 0, sizeof(*r));
+	if (run <= 0)
+		return fl_seterr(err, "'%" PRId64 "' is not a model run id (a positive number)",
+				 run);
+	r->run_id = run;
+	if (load_run(r, db, err)) {
+		fl_report_release(r);
+		return -1;
+	}
+	return 0;
+}
+
 void fl_report_release(struct fl_report *r)
 {
 	values_release(&r->capture);
 	values_release(&r->by_type);
 	values_release(&r->metrics);
+	values_release(&r->run);
+	values_release(&r->run_extra);
 	for (size_t i = 0; i < r->nwarnings; i++)
 		free(r->warnings[i]);
 	free(r->warnings);
@@ -953,8 +1056,51 @@ static void unavailable_name(void *arg, const char *name, double v)
 	u->first = false;
 }
 
+/* The extras under prefix ("retry_window.", "model.") as one object, prefix stripped. */
+static void json_extras(struct fl_buf *out, const struct fl_values *vs, const char *prefix)
+{
+	size_t n = strlen(prefix);
+	bool first = true;
+
+	fl_buf_addstr(out, "{");
+	for (size_t i = 0; i < vs->n; i++) {
+		double v = vs->v[i].r;
+
+		if (strncmp(vs->v[i].name, prefix, n))
+			continue;
+		fl_buf_addstr(out, first ? "" : ", ");
+		fl_json_str(out, vs->v[i].name + n);
+		/* as replay/run-metrics.c prints them */
+		if (v == (double)(int64_t)v && v < 9e15 && v > -9e15)
+			fl_buf_addf(out, ": %lld", (long long)v);
+		else
+			fl_buf_addf(out, ": %.3f", v);
+		first = false;
+	}
+	fl_buf_addstr(out, "}");
+}
+
+static void run_json(const struct fl_report *r, struct fl_buf *out)
+{
+	fl_buf_addstr(out, "{\n  \"run\": ");
+	json_object(out, &r->run, "  ");
+	fl_buf_addstr(out, ",\n  \"capture\": ");
+	json_object(out, &r->capture, "  ");
+	fl_buf_addstr(out, ",\n  \"metrics\": ");
+	fl_metrics_json(&r->m, out);
+	fl_buf_addstr(out, ",\n  \"retry_window\": ");
+	json_extras(out, &r->run_extra, "retry_window.");
+	fl_buf_addstr(out, ",\n  \"model\": ");
+	json_extras(out, &r->run_extra, "model.");
+	fl_buf_addstr(out, "\n}\n");
+}
+
 void fl_report_json(const struct fl_report *r, struct fl_buf *out)
 {
+	if (r->run_id) {
+		run_json(r, out);
+		return;
+	}
 	fl_buf_addstr(out, "{\n  \"capture\": ");
 	json_object(out, &r->capture, "  ");
 	fl_buf_addstr(out, ",\n  \"events_by_type\": ");

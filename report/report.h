@@ -126,10 +126,25 @@ struct fl_report {
 	struct fl_report_samples read_waits, write_waits;
 	struct fl_report_lane *lanes;	/* the top threads' timelines (HTML) */
 	size_t nlanes;
+
+	/*
+	 * A model run (fl_report_load_run): run_id > 0, capture_id the capture it
+	 * replayed, m rebuilt from the run's metric rows; no per-thread lists.
+	 */
+	int64_t run_id;
+	struct fl_values run;		/* the replay_run row, column by column */
+	struct fl_values run_extra;	/* the model's own metrics: "retry_window.*" (µs),
+					   "model.*", by name */
 };
 
 /* capture 0 = the latest. -1 with err set when there is none or on SQL errors. */
 int fl_report_load(struct fl_report *r, struct fl_db *db, int64_t capture, struct fl_err *err);
+/*
+ * One run of the lock model (replay/store.c: replay_run and its metric rows),
+ * filled into the same struct as a capture so the same writers show it.
+ * -1 with err set when the run does not exist or on SQL errors.
+ */
+int fl_report_load_run(struct fl_report *r, struct fl_db *db, int64_t run, struct fl_err *err);
 void fl_report_release(struct fl_report *r);
 
 /* The named value, NULL if absent. */
@@ -144,6 +159,9 @@ void fl_report_metric_real(struct fl_report *r, const char *name, double v);
  * "metrics": {...}, "trace_complete": bool, "anomalies": {...}, "processes": [...],
  * "top_waiters": [...], "top_blockers": [...], "forks": [...]}; "metrics" holds the
  * DESIGN.md vocabulary (report/metrics.h) plus tasks, events, events_lost.
+ * A model run: {"run": {...}, "capture": {...}, "metrics": {...}, "retry_window":
+ * {...}, "model": {...}}, "metrics" the vocabulary only (the trace's counts do not
+ * apply), each value as `faultlab replay --format json` prints it.
  * text, md and html render the same document (fl_report_doc).
  */
 void fl_report_json(const struct fl_report *r, struct fl_buf *out);
