@@ -575,12 +575,60 @@ static void rawop_from_writer(sqlite3_stmt *st, struct rawop *r)
 	r->prio = sqlite3_column_type(st, 14) == SQLITE_NULL ? 120 : sqlite3_column_int(st, 14);
 }
 
+/* A block read's issue (+1) or completion (-1) at t ns. */
+struct ioev {
+	uint64_t t;
+	int d;
+};
+
+static int ioev_cmp(const void *a, const void *b)
+{
+	const struct ioev *x = a, *y = b;
+
+	if (x->t != y->t)
+		return x->t < y->t ? -1 : 1;
+	return x->d - y->d;		/* completions first at a tie */
+}
+
+/*
+ * The device's concurrency as the capture saw it: the number of reads in
+ * flight (issue -> complete) that the device spent most of its busy time at.
+ * The latencies drawn from the capture were measured at that concurrency, so
+ * the model's device serves that many requests at once and queues the rest:
+ * a saturated device (8 MiB read-around windows on this machine's disk: two
+ * 1 MiB requests in flight 86% of the time) limits throughput, and a fault's
+ * wait for a window grows with the backlog ahead of it. 0 (unlimited) when
+ * there are no reads.
+ */
+static uint32_t io_concurrency(struct ioev *ev, size_t n)
+{
+	uint64_t busy[257] = { 0 }, best = 0;
+	uint32_t cur = 0, mode = 0;
+
+	if (!n)
+		return 0;
+	qsort(ev, n, sizeof(*ev), ioev_cmp);
+	for (size_t i = 0; i < n; i++) {
+		if (i && cur)
+			busy[cur < 256 ? cur : 256] += ev[i].t - ev[i - 1].t;
+		cur = ev[i].d > 0 ? cur + 1 : (cur ? cur - 1 : 0);
+	}
+	for (uint32_t k = 1; k <= 256; k++) {
+		if (busy[k] > best) {
+			best = busy[k];
+			mode = k;
+		}
+	}
+	return mode;
+}
+
 int fl_opstream_load(sqlite3 *db, int64_t capture_id, struct fl_model_input *in,
 		     struct fl_opstream_info *info, struct fl_err *err)
 {
 	struct ctx c = { .db = db, .cap = capture_id, .in = in, .info = info, .err = err };
 	sqlite3_stmt *st = NULL;
 	struct rawop *raw = NULL;
+	struct ioev *io_ev = NULL;
 	size_t nraw = 0, capraw = 0, *mm_idx = NULL, nmm_idx = 0, capmm_idx = 0;
 	int64_t first_id = 0, last_id = 0;
 	int ret = -1, rc;
@@ -728,8 +776,8 @@ int fl_opstream_load(sqlite3 *db, int64_t capture_id, struct fl_model_input *in,
 		in->mm_forked[c.procs[i].mm] = c.procs[i].forked;
 
 	/* I/O latencies: block reads issue -> complete */
-	if (sqlite3_prepare_v2(db, "SELECT complete_ns - issue_ns FROM io WHERE capture = ? AND "
-			       "issue_ns IS NOT NULL AND complete_ns IS NOT NULL AND "
+	if (sqlite3_prepare_v2(db, "SELECT complete_ns - issue_ns, issue_ns FROM io WHERE "
+			       "capture = ? AND issue_ns IS NOT NULL AND complete_ns IS NOT NULL AND "
 			       "complete_ns > issue_ns AND coalesce(rwbs, 'R') LIKE '%R%' "
 			       "ORDER BY id", -1, &st, NULL) != SQLITE_OK) {
 		sqlerr(&c, "io");
@@ -737,14 +785,23 @@ int fl_opstream_load(sqlite3 *db, int64_t capture_id, struct fl_model_input *in,
 	}
 	sqlite3_bind_int64(st, 1, capture_id);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (!(in->nio_lat & (in->nio_lat - 1)))
-			in->io_lat_ns = fl_realloc(in->io_lat_ns, (in->nio_lat ? 2 * in->nio_lat : 1) *
-						   sizeof(*in->io_lat_ns));
-		in->io_lat_ns[in->nio_lat++] = (uint64_t)sqlite3_column_int64(st, 0);
+		if (!(in->nio_lat & (in->nio_lat - 1))) {
+			size_t cap = in->nio_lat ? 2 * in->nio_lat : 1;
+
+			in->io_lat_ns = fl_realloc(in->io_lat_ns, cap * sizeof(*in->io_lat_ns));
+			io_ev = fl_realloc(io_ev, 2 * cap * sizeof(*io_ev));
+		}
+		in->io_lat_ns[in->nio_lat] = (uint64_t)sqlite3_column_int64(st, 0);
+		io_ev[2 * in->nio_lat] = (struct ioev){ (uint64_t)sqlite3_column_int64(st, 1), 1 };
+		io_ev[2 * in->nio_lat + 1] = (struct ioev){ io_ev[2 * in->nio_lat].t +
+							   in->io_lat_ns[in->nio_lat], -1 };
+		in->nio_lat++;
 	}
 	sqlite3_finalize(st);
 	st = NULL;
 	info->io_samples = in->nio_lat;
+	in->io_depth = io_concurrency(io_ev, 2 * in->nio_lat);
+	info->io_depth = in->io_depth;
 
 	/*
 	 * The readahead window: the device's read_ahead_kb is not in the capture,
@@ -823,5 +880,6 @@ out:
 	free(c.slots);
 	free(raw);
 	free(mm_idx);
+	free(io_ev);
 	return ret;
 }

@@ -22,6 +22,7 @@ struct fl_opstream_info {
 	uint64_t faults_skipped;	/* unfinished or of tasks without a process */
 	uint64_t vmas_added;		/* VMAs the maps did not show, made from fault rows */
 	uint64_t io_samples;
+	uint32_t io_depth;		/* reads in flight the device ran at most (0 unlimited) */
 	uint32_t ra_pages;		/* pages: readahead window the model uses (inferred from
 					 * block read sizes, else ra_header_pages), 0 none */
 	uint32_t ra_header_pages;	/* pages: the device's read_ahead_kb from the header, 0 none */
