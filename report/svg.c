@@ -81,7 +81,8 @@ static void hist(const struct fl_report *r, struct fl_buf *out)
 	lmax = ceil(log10((double)top + 1));
 	if (lmax < 1)
 		lmax = 1;
-	fig_open(out, "mmap_lock wait histogram (whole capture, log count)", w, h,
+	fig_open(out, r->run_id ? "mmap_lock wait histogram (whole run, log count)" :
+		 "mmap_lock wait histogram (whole capture, log count)", w, h,
 		 "histogram of mmap_lock read and write waits");
 	for (int k = 0; k <= (int)lmax; k++) {
 		double y = y0 + ph - ph * k / lmax;

@@ -86,7 +86,8 @@ if [ -f "$TRACEDAT" ] && "$FAULTLAB" ingest "$TRACEDAT" --db "$TMP/td.db" >/dev/
 			"$FAULTLAB" report --db "$TMP/td.db" --run $id --format md >"$TMP/run$id.md" &&
 			"$FAULTLAB" report --db "$TMP/td.db" --run $id --format html -o "$TMP/run$id.html" &&
 				grep -q "^| acquisitions" "$TMP/run$id.md" &&
-				grep -q "<svg" "$TMP/run$id.html" && grep -q "model run $id" "$TMP/run$id.html" &&
+				grep -q "histogram (whole run" "$TMP/run$id.html" &&
+				grep -q "model run $id" "$TMP/run$id.html" &&
 				ok "run $id ($pol): md and html" || not_ok "run $id ($pol): md and html"
 		done
 		# the two policies differ somewhere, and each report shows its own run
