@@ -1672,7 +1672,8 @@ static void finish_run(struct sim *s)
 			else if (a->acquired == FL_TIME_NONE)
 				continue;
 			else
-				w = a->acquired - a->start;
+				w = a->acquired - a->start + (a->flags & FL_ACQ_WRITE ?
+							      s->c.acq_write_ns : s->c.acq_read_ns);
 			if (a->flags & FL_ACQ_WRITE)
 				push_wait(&o->write_waits, &o->nwrite_waits, w);
 			else

@@ -144,6 +144,11 @@ struct fl_model_costs {
 					   drawn uniformly in [wake_ns / 2, 3 * wake_ns / 2] */
 	uint64_t slice_ns;		/* time slice of CPU-bound threads */
 	uint64_t io_ns;			/* I/O latency when the input has no samples */
+	uint64_t acq_read_ns;		/* start_locking -> acquire_returned of an uncontended
+					   mmap_lock read (write) acquisition: the fast path plus
+					   the tracepoints; added to every recorded wait, not
+					   charged as time; 0 = none (opstream: from the capture) */
+	uint64_t acq_write_ns;
 };
 
 void fl_model_costs_default(struct fl_model_costs *c);

@@ -258,3 +258,108 @@ FL_TEST(replay_single_fault_paths)
 	}
 	fl_model_input_release(&in);
 }
+
+/* One thread, one 16 MiB file read at a stride of 64 pages (every touch misses
+ * the cache and fault-around) for `rounds` rounds, in a cache of 256 pages. */
+static void strided(struct fl_model_input *in, int rounds)
+{
+	uint32_t f;
+	struct fl_model_thread *t;
+
+	fl_model_input_init(in);
+	in->capacity_pages = 256;
+	in->ra_pages = 32;
+	in->ncpus = 2;
+	f = fl_model_add_file(in, 4096);
+	t = fl_model_add_thread(in, 100, 0);
+	for (int r = 0; r < rounds; r++) {
+		struct fl_op *o = fl_model_add_op(t);
+
+		o->kind = FL_OP_MMAP;
+		o->addr = 0x100000000ULL;
+		o->len = 16 << 20;
+		o->file = f;
+		o->arg = VMA_FILE_RO;
+		for (int p = 0; p < 4096; p += 64) {
+			o = fl_model_add_op(t);
+			o->kind = FL_OP_TOUCH;
+			o->addr = 0x100000000ULL + (uint64_t)p * 4096;
+			o->cpu_ns = 30;
+		}
+		o = fl_model_add_op(t);
+		o->kind = FL_OP_MUNMAP;
+		o->addr = 0x100000000ULL;
+		o->len = 16 << 20;
+	}
+}
+
+/*
+ * do_sync_mmap_readahead's MMAP_LOTSAMISS: the first round's misses are
+ * answered by read-around and its pages, mapped by fault-around on the retry,
+ * count mmap_miss back down; later rounds refault (PG_workingset), their pages
+ * do not count as hits, and after 100 more misses read-around stops: each miss
+ * then reads its one page, so the cache evicts far fewer pages than 32 a miss.
+ */
+FL_TEST(replay_mmap_miss_stops_read_around)
+{
+	struct fl_model_input in;
+	struct fl_model_run r1, r6;
+	struct fl_metrics m;
+
+	strided(&in, 1);
+	if (run(&in, "mainline", &r1, &m) == 0) {
+		CHECK_EQ_U64(r1.pc_misses, 64);
+		CHECK(r1.evictions >= 64 * 32 - 256 - 64);	/* read-around all along */
+		fl_model_run_release(&r1);
+	}
+	fl_model_input_release(&in);
+	strided(&in, 6);
+	if (run(&in, "mainline", &r6, &m) == 0) {
+		/*
+		 * 64 + 101 misses read 32 pages each, the later ones one page; without
+		 * the rule every miss would read 32 (about 384 * 32 - 256 evictions).
+		 * The one-page misses evict little, so earlier windows stay cached and
+		 * some later touches are mapped by fault-around without a miss.
+		 */
+		CHECK(r6.pc_misses >= 64 + 101);
+		CHECK(r6.evictions > (64 + 95) * 32 - 256);
+		CHECK(r6.evictions < (64 + 105) * 32 + 6 * 64);
+		CHECK_EQ_U64(m.retry_drop, r6.pc_misses);	/* page_not_uptodate still drops */
+		fl_model_run_release(&r6);
+	}
+	fl_model_input_release(&in);
+}
+
+/* The capture's uncontended acquisition cost is added to every reported wait and
+ * changes nothing else. */
+FL_TEST(replay_acq_cost_added_to_waits)
+{
+	struct fl_model_input in;
+	struct fl_model_run a, b;
+	struct fl_metrics ma, mb;
+
+	thrash(&in, 4, 1, 512, false);
+	if (run(&in, "mainline", &a, &ma) == 0) {
+		in.costs.acq_read_ns = 700;
+		in.costs.acq_write_ns = 300;
+		if (run(&in, "mainline", &b, &mb) == 0) {
+			CHECK_EQ_U64(a.nread_waits, b.nread_waits);
+			CHECK_EQ_U64(a.nwrite_waits, b.nwrite_waits);
+			CHECK_EQ_U64(a.makespan_ns, b.makespan_ns);
+			size_t odd = 0;
+
+			/* munmap's downgrade is a read acquisition of 0 in both */
+			for (size_t i = 0; i < a.nread_waits && i < b.nread_waits; i++)
+				if (b.read_waits[i] != a.read_waits[i] + 700 &&
+				    (a.read_waits[i] || b.read_waits[i]))
+					odd++;
+			CHECK_EQ_U64(odd, 0);
+			CHECK(a.nread_waits > 4 * 2);
+			for (size_t i = 0; i < a.nwrite_waits && i < b.nwrite_waits; i++)
+				CHECK_EQ_U64(b.write_waits[i], a.write_waits[i] + 300);
+			fl_model_run_release(&b);
+		}
+		fl_model_run_release(&a);
+	}
+	fl_model_input_release(&in);
+}
