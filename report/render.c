@@ -234,8 +234,8 @@ static void faults(const struct fl_report *r, struct fl_doc *d)
 		fl_doc_para(d, "Fault latency is the fault's window in the trace (page_fault event "
 			    "to its last attributable event): a lower bound, since stock kernels "
 			    "trace no fault exit. I/O blocked time is D-state time outside "
-			    "mmap_lock waits; 'locked' is the part spent holding mmap_lock or a VMA "
-			    "lock.");
+			    "mmap_lock waits; 'locked' is the part spent holding mmap_lock or a "
+			    "VMA lock.");
 	t = fl_doc_table(d, NULL, 10, "<scope", "faults_user", "faults_kernel", "faults_major",
 			 "io_wait_us", "io_wait_locked_us", "latency p50 µs", "p99 µs", "max µs",
 			 "makespan_us");

@@ -820,8 +820,9 @@ static int load_run(struct fl_report *r, struct fl_db *db, struct fl_err *err)
 	if (rc != SQLITE_ROW) {
 		sqlite3_finalize(st);
 		if (rc == SQLITE_DONE)
-			return fl_seterr(err, "database '%s' has no model run %" PRId64 ": 'sqlite3 "
-					 "%s \"SELECT id, policy FROM replay_run\"' lists them",
+			return fl_seterr(err, "database '%s' has no model run %" PRId64
+					 ": 'sqlite3 %s \"SELECT id, policy FROM replay_run\"' "
+					 "lists them",
 					 fl_db_path(db), r->run_id, fl_db_path(db));
 		return sqlfail(db, err, "read replay_run");
 	}

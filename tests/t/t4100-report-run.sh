@@ -48,56 +48,65 @@ assert run['metrics']['faults_user'] > 0 and run['metrics']['mmap_read_acq'] > 0
 # text_has_tables TEXT RUN_JSON RUN_ID POLICY
 text_has_tables() {
 	local f=$1 acq
-	acq=$(py "import json; print('{:,}'.format(json.load(open('$2'))['metrics']['mmap_read_acq']))")
+	acq=$(py "import json
+print('{:,}'.format(json.load(open('$2'))['metrics']['mmap_read_acq']))")
 	grep -q "^faultlab report: model run $3 (policy $4)" "$f" &&
-		grep -q "^Retries (ioretry form)" "$f" && grep -q "retry_drop  retry_io_miss" "$f" &&
+		grep -q "^Retries (ioretry form)" "$f" &&
+		grep -q "retry_drop  retry_io_miss" "$f" &&
 		grep -q "path_vma_retry_mmap" "$f" && grep -q "^mmap_lock" "$f" &&
 		grep -Eq "^  acquisitions +$acq " "$f" && grep -q "waits in \[100 ms, ∞)" "$f" &&
-		grep -q "^Forks" "$f" && grep -q "fork_hold_us" "$f" && grep -q "^Contention" "$f" &&
+		grep -q "^Forks" "$f" && grep -q "fork_hold_us" "$f" &&
+		grep -q "^Contention" "$f" &&
 		grep -q "chained_waits  max_chain  inversions" "$f" && grep -q "whole run" "$f" &&
 		grep -q "retry_window.cpu_wait_us" "$f" && grep -q "makespan_us" "$f"
 }
 
-# --- golden trace.dat: two policies, each run reported --------------------------------------
-if [ -f "$TRACEDAT" ] && "$FAULTLAB" ingest "$TRACEDAT" --db "$TMP/td.db" >/dev/null 2>&1; then
-	"$FAULTLAB" report --db "$TMP/td.db" --format json >"$TMP/cap.json" 2>"$TMP/err" &&
-	"$FAULTLAB" replay --model --policy mainline,vma-retry --db "$TMP/td.db" --format json \
-		>"$TMP/td.json" 2>>"$TMP/err"
-	if [ $? != 0 ]; then
-		not_ok "trace.dat: report and replay" "$(cat "$TMP/err")"
+# Every format of one run of DB: check_run DB CAPTURE_JSON REPLAY_JSON RUN_ID
+check_run() {
+	local db=$1 cap=$2 rep=$3 id=$4 pol out=$TMP/run$4
+	pol=$(py "import json
+print([r['policy'] for r in json.load(open('$rep'))['runs'] if r['id'] == $id][0])")
+	if "$FAULTLAB" report --db "$db" --run "$id" --format json >"$out.json" 2>"$TMP/err" &&
+		report_run_matches "$out.json" "$cap" "$rep" "$id" 2>"$TMP/py"; then
+		ok "run $id ($pol): JSON keys = the capture's, values = replay's"
 	else
-		ids=$(py "import json; print(' '.join(str(r['id']) for r in json.load(open('$TMP/td.json'))['runs']))")
-		[ "$(echo $ids | wc -w)" = 2 ] && ok "trace.dat: two runs stored ($ids)" ||
-			not_ok "trace.dat: two runs" "$ids"
-		for id in $ids; do
-			pol=$(py "import json; print([r['policy'] for r in json.load(open('$TMP/td.json'))['runs'] if r['id'] == $id][0])")
-			if "$FAULTLAB" report --db "$TMP/td.db" --run $id --format json \
-				>"$TMP/run$id.json" 2>"$TMP/err" &&
-				report_run_matches "$TMP/run$id.json" "$TMP/cap.json" "$TMP/td.json" $id \
-				2>"$TMP/py"; then
-				ok "run $id ($pol): JSON keys = the capture's, values = replay's"
-			else
-				not_ok "run $id ($pol): JSON" "$(cat "$TMP/err"; tail -3 "$TMP/py")"
-			fi
-			"$FAULTLAB" report --db "$TMP/td.db" --run $id >"$TMP/run$id.txt" 2>"$TMP/err"
-			text_has_tables "$TMP/run$id.txt" "$TMP/run$id.json" $id "$pol" &&
-				ok "run $id ($pol): text has the retry, mmap_lock, fork, contention tables" ||
-				not_ok "run $id ($pol): text tables" "$(cat "$TMP/err"; head -20 "$TMP/run$id.txt")"
-			"$FAULTLAB" report --db "$TMP/td.db" --run $id --format md >"$TMP/run$id.md" &&
-			"$FAULTLAB" report --db "$TMP/td.db" --run $id --format html -o "$TMP/run$id.html" &&
-				grep -q "^| acquisitions" "$TMP/run$id.md" &&
-				grep -q "histogram (whole run" "$TMP/run$id.html" &&
-				grep -q "model run $id" "$TMP/run$id.html" &&
-				ok "run $id ($pol): md and html" || not_ok "run $id ($pol): md and html"
-		done
-		# the two policies differ somewhere, and each report shows its own run
-		cmp -s "$TMP/run${ids%% *}.json" "$TMP/run${ids##* }.json" &&
-			not_ok "two runs give two reports" || ok "two runs give two reports"
-		n=$(echo $ids | tr ' ' '\n' | sort -n | tail -1)
-		"$FAULTLAB" report --db "$TMP/td.db" --run $((n + 1)) >/dev/null 2>"$TMP/err"
-		[ $? = 1 ] && grep -q "has no model run $((n + 1))" "$TMP/err" &&
-			ok "a missing run exits 1 and says so" || not_ok "missing run" "$(cat "$TMP/err")"
+		not_ok "run $id ($pol): JSON" "$(cat "$TMP/err"; tail -3 "$TMP/py")"
 	fi
+	"$FAULTLAB" report --db "$db" --run "$id" >"$out.txt" 2>"$TMP/err"
+	text_has_tables "$out.txt" "$out.json" "$id" "$pol" &&
+		ok "run $id ($pol): text has the retry, mmap_lock, fork, contention tables" ||
+		not_ok "run $id ($pol): text tables" "$(cat "$TMP/err"; head -20 "$out.txt")"
+	"$FAULTLAB" report --db "$db" --run "$id" --format md >"$out.md" &&
+		"$FAULTLAB" report --db "$db" --run "$id" --format html -o "$out.html" &&
+		grep -q "^| acquisitions" "$out.md" &&
+		grep -q "histogram (whole run" "$out.html" && grep -q "model run $id" "$out.html" &&
+		ok "run $id ($pol): md and html" || not_ok "run $id ($pol): md and html"
+}
+
+# --- golden trace.dat: two policies, each run reported --------------------------------------
+golden() {
+	local ids n
+	"$FAULTLAB" report --db "$TMP/td.db" --format json >"$TMP/cap.json" 2>"$TMP/err" &&
+		"$FAULTLAB" replay --model --policy mainline,vma-retry --db "$TMP/td.db" \
+			--format json >"$TMP/td.json" 2>>"$TMP/err" ||
+		{ not_ok "trace.dat: report and replay" "$(cat "$TMP/err")"; return; }
+	ids=$(py "import json
+print(' '.join(str(r['id']) for r in json.load(open('$TMP/td.json'))['runs']))")
+	[ "$(echo $ids | wc -w)" = 2 ] && ok "trace.dat: two runs stored ($ids)" ||
+		not_ok "trace.dat: two runs" "$ids"
+	for id in $ids; do
+		check_run "$TMP/td.db" "$TMP/cap.json" "$TMP/td.json" "$id"
+	done
+	# the two policies differ somewhere, and each report shows its own run
+	cmp -s "$TMP/run${ids%% *}.json" "$TMP/run${ids##* }.json" &&
+		not_ok "two runs give two reports" || ok "two runs give two reports"
+	n=$(echo $ids | tr ' ' '\n' | sort -n | tail -1)
+	"$FAULTLAB" report --db "$TMP/td.db" --run $((n + 1)) >/dev/null 2>"$TMP/err"
+	[ $? = 1 ] && grep -q "has no model run $((n + 1))" "$TMP/err" &&
+		ok "a missing run exits 1 and says so" || not_ok "missing run" "$(cat "$TMP/err")"
+}
+if [ -f "$TRACEDAT" ] && "$FAULTLAB" ingest "$TRACEDAT" --db "$TMP/td.db" >/dev/null 2>&1; then
+	golden
 else
 	skip "trace.dat" "no golden trace.dat"
 fi
@@ -136,14 +145,14 @@ if ! "$FAULTLAB" replay --model --policy mainline --validate --db "$TMP/am.db" -
 	exit 0
 fi
 ok "anonmix: captured ($(cat "$TMP/am.out")) and replayed"
-# Bounds measured on this machine (replay/README.md "Fidelity", four captures) with headroom; the
-# issue's targets are 25% on counts and a factor of 2 on the wait percentiles. Small counts
+# Bounds measured on this machine (replay/README.md "Fidelity", nine captures) with headroom;
+# the issue's targets are 25% on counts and a factor of 2 on the wait percentiles. Small counts
 # (retry_drop is 7 here: the loader's major faults) are bounded absolutely. path_vma_retry_mmap
-# is a known miss (README: vmf_anon_prepare's mmap_read_trylock fails more often in the model),
-# bounded only so that it cannot grow unnoticed. Percentiles: the trace shows ~0.3 µs for an
-# uncontended acquisition that the model counts as 0, so the factor applies above a 1 µs floor.
-# The write p99 is a known miss on captures where over 1% of writers slept (13-18 µs here, the
-# model's queued writers wake sooner): measured up to 4.4x apart, guarded at 8x.
+# is a known miss (README: a race whose captured count itself varies 1-41), bounded only so
+# that it cannot grow unnoticed. Percentiles: the trace shows ~0.3 µs for an uncontended
+# acquisition that the model counts as 0, so the factor applies above a 1 µs floor. The write
+# p99 sits on the edge of a bimodal distribution (~1% of writers wait 10-40 µs) and flips
+# between modes from run to run, in the capture and in the model alike: its floor is 10 µs.
 if py "
 import json
 v = json.load(open('$TMP/val.json'))['validate']['metrics']
@@ -152,7 +161,7 @@ def rel(k):
     c, m = v[k]['capture'], v[k]['model']
     return c, m, (m - c) / c if c else (0.0 if m == c else float('inf'))
 for k, bound, slack in (('path_vma', 0.01, 0), ('path_mmap', 0.05, 5), ('path_vma_retry_vma', 0, 5),
-                        ('retry_drop', 0.25, 15), ('mmap_read_acq', 0.05, 0),
+                        ('retry_drop', 0.25, 30), ('mmap_read_acq', 0.05, 0),
                         ('mmap_write_acq', 0.05, 0), ('fork_count', 0, 0),
                         ('fork_hold_us', 0.25, 0), ('makespan_us', 0.05, 0)):
     c, m, e = rel(k)
@@ -163,11 +172,11 @@ c, m, e = rel('path_vma_retry_mmap')
 print('    %-24s capture %10.0f model %10.0f (known miss)' % ('path_vma_retry_mmap', c, m))
 if m > 200:
     bad.append('path_vma_retry_mmap')
-for k, f in (('mmap_read_wait_us.p50', 2), ('mmap_read_wait_us.p99', 2),
-             ('mmap_write_wait_us.p50', 2), ('mmap_write_wait_us.p99', 8)):
+for k, floor in (('mmap_read_wait_us.p50', 1), ('mmap_read_wait_us.p99', 1),
+                 ('mmap_write_wait_us.p50', 1), ('mmap_write_wait_us.p99', 10)):
     c, m = v[k]['capture'], v[k]['model']
     print('    %-24s capture %10.2f model %10.2f µs' % (k, c, m))
-    if max(c, m) > f * min(c, m) + 1.0:
+    if max(c, m) > 2 * min(c, m) + floor:
         bad.append(k)
 assert not bad, bad
 " >"$TMP/fid" 2>"$TMP/py"; then
