@@ -70,10 +70,22 @@ fi
 need_tracefs "live" || exit 0
 
 # --- live: the thrash of REFERENCE-RESULTS §1 in small, in a 48 MiB memory cgroup ------------
+# At the kernel's default read-ahead (128 KiB, VM_READAHEAD_PAGES): this
+# machine's disk has 8 MiB, whose mmap read-around the model does not follow
+# yet (replay/README.md), and --validate below checks the issue's 25% target.
+# Restored right after the capture, and by the trap if the test dies.
+disk=$(df --output=source "$TMP" | tail -1)
+ra_file=/sys/class/block/$(basename "$disk")/queue/read_ahead_kb
+ra_saved=$(cat "$ra_file" 2>/dev/null)
+restore_ra() { [ -n "$ra_saved" ] && echo "$ra_saved" > "$ra_file" 2>/dev/null; ra_saved=; }
+trap 'restore_ra; rm -rf "$TMP"' EXIT
+[ -n "$ra_saved" ] && echo 128 > "$ra_file"
 "$WORKLOADS/thrash" -p -t 8 -s 16 -d 0 -D "$TMP" >/dev/null 2>&1
 "$FAULTLAB" capture -o "$TMP/th.flc" -- "$FL_ROOT/tests/workloads/run-in-memcg.sh" 48M \
 	"$WORKLOADS/thrash" -t 8 -s 16 -d 2 -D "$TMP" >"$TMP/th.out" 2>"$TMP/th.err"
-if [ $? != 0 ] || ! "$FAULTLAB" ingest "$TMP/th.flc" --db "$TMP/a.db" >/dev/null 2>"$TMP/err"; then
+rc=$?
+restore_ra
+if [ $rc != 0 ] || ! "$FAULTLAB" ingest "$TMP/th.flc" --db "$TMP/a.db" >/dev/null 2>"$TMP/err"; then
 	not_ok "capture and ingest thrash" "$(tail -5 "$TMP/th.err" "$TMP/err")"
 	exit 0
 fi
@@ -138,9 +150,9 @@ assert all(r['kernel'] == '6.12' for r in runs)
 " 2>"$TMP/py" && ok "thrash: seven architectures, loongarch 6.12 all mmap_lock" ||
 	not_ok "thrash: seven architectures" "$(cat "$TMP/err"; tail -2 "$TMP/py")"
 
-# --validate: mainline for the capture's own arch/kernel beside the reconstruction. The issue's
-# acceptance target is 25%; this guards against regressions at 50% and prints the figures
-# (replay/README.md records measured ones).
+# --validate: mainline for the capture's own arch/kernel beside the reconstruction, against the
+# issue's acceptance target of 25% (at the default read-ahead the capture above was taken with;
+# replay/README.md records the figures at this machine's 8 MiB too).
 "$FAULTLAB" replay --model --db "$TMP/a.db" --policy mainline --validate \
 	--format json >"$TMP/val.json" 2>"$TMP/err"
 if py "
@@ -149,7 +161,7 @@ v = json.load(open('$TMP/val.json'))['validate']['metrics']
 for k in ('path_vma_retry_mmap', 'retry_drop', 'mmap_read_acq'):
     e = v[k]['rel_err']
     print('    %s: capture %.0f model %.0f rel.err %+.1f%%' % (k, v[k]['capture'], v[k]['model'], 100 * e))
-    assert abs(e) <= 0.5, k
+    assert abs(e) <= 0.25, k
 # The model's uncontended acquisitions cost the capture's median uncontended wait, so the
 # read wait median (almost all uncontended) is within a factor of 2; p99 is printed only
 # (the capture's tail is the tracepoints' own spread, which the model does not replay).
@@ -157,7 +169,7 @@ for k in ('mmap_read_wait_us.p50', 'mmap_read_wait_us.p99'):
     print('    %s: capture %.2f model %.2f' % (k, v[k]['capture'], v[k]['model']))
 c, m = v['mmap_read_wait_us.p50']['capture'], v['mmap_read_wait_us.p50']['model']
 assert c > 0 and c / 2 <= m <= 2 * c, 'p50'
-" >"$TMP/fid" 2>"$TMP/py"; then ok "thrash: --validate within 50% on path_vma_retry_mmap, retry_drop, mmap_read_acq; read wait p50 within 2x"
+" >"$TMP/fid" 2>"$TMP/py"; then ok "thrash: --validate within 25% on path_vma_retry_mmap, retry_drop, mmap_read_acq; read wait p50 within 2x"
 	cat "$TMP/fid"
 else not_ok "thrash: --validate fidelity" "$(cat "$TMP/fid" "$TMP/err"; tail -2 "$TMP/py")"; fi
 
