@@ -313,6 +313,14 @@ static struct fl_op *new_op(struct ctx *c, struct tstate *t, uint64_t ts, uint64
 
 struct rawop {
 	uint64_t ts, end;
+	/*
+	 * When the op's effect on the layout happened, for ordering across
+	 * threads: a writer changes the layout under the mmap write lock, so
+	 * its acquisition, not its syscall entry (an mmap that entered first
+	 * can reuse a range a munmap that entered later freed before it). A
+	 * thread's own order is unchanged: each op starts after the last ended.
+	 */
+	uint64_t order;
 	int32_t tid, tgid;
 	int prio;
 	bool fault;
@@ -335,8 +343,8 @@ static int cmp_rawop(const void *x, const void *y)
 {
 	const struct rawop *a = x, *b = y;
 
-	if (a->ts != b->ts)
-		return a->ts < b->ts ? -1 : 1;
+	if (a->order != b->order)
+		return a->order < b->order ? -1 : 1;
 	if (a->fault != b->fault)
 		return a->fault ? 1 : -1;
 	return a->id < b->id ? -1 : a->id > b->id;
@@ -547,6 +555,7 @@ static void rawop_from_fault(sqlite3_stmt *st, struct rawop *r)
 	r->ino = (uint64_t)sqlite3_column_int64(st, 11);
 	r->index = (uint64_t)sqlite3_column_int64(st, 12);
 	r->ts = (uint64_t)sqlite3_column_int64(st, 13);
+	r->order = r->ts;
 	r->end = (uint64_t)sqlite3_column_int64(st, 14);
 	r->prio = sqlite3_column_type(st, 15) == SQLITE_NULL ? 120 : sqlite3_column_int(st, 15);
 }
@@ -573,6 +582,8 @@ static void rawop_from_writer(sqlite3_stmt *st, struct rawop *r)
 	r->blocked = (uint64_t)sqlite3_column_int64(st, 12);
 	r->child = sqlite3_column_int(st, 13);
 	r->prio = sqlite3_column_type(st, 14) == SQLITE_NULL ? 120 : sqlite3_column_int(st, 14);
+	r->order = sqlite3_column_type(st, 15) == SQLITE_NULL ? r->ts :
+		   (uint64_t)sqlite3_column_int64(st, 15);
 }
 
 /* A block read's issue (+1) or completion (-1) at t ns. */
@@ -701,7 +712,8 @@ int fl_opstream_load(sqlite3 *db, int64_t capture_id, struct fl_model_input *in,
 	if (sqlite3_prepare_v2(db, "SELECT w.id, w.tid, w.tgid, w.sys, coalesce(w.arg0, 0), "
 			       "coalesce(w.arg1, 0), coalesce(w.arg2, 0), coalesce(w.ret, 0), "
 			       "w.enter_ns, w.exit_ns, w.write_hold_ns, w.read_hold_ns, "
-			       "w.blocked_ns, coalesce(w.child, 0), t.prio FROM writer_op w "
+			       "w.blocked_ns, coalesce(w.child, 0), t.prio, w.acquired_ns "
+			       "FROM writer_op w "
 			       "LEFT JOIN task t ON t.capture = w.capture AND t.tid = w.tid "
 			       "WHERE w.capture = ? AND w.tgid IS NOT NULL", -1, &st, NULL) !=
 	    SQLITE_OK) {
