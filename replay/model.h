@@ -147,7 +147,8 @@ struct fl_model_costs {
 	uint64_t acq_read_ns;		/* start_locking -> acquire_returned of an uncontended
 					   mmap_lock read (write) acquisition: the fast path plus
 					   the tracepoints; added to every recorded wait, not
-					   charged as time; 0 = none (opstream: from the capture) */
+					   charged as time, when the input has no acq_ns samples;
+					   0 = none (opstream: the capture's median) */
 	uint64_t acq_write_ns;
 };
 
@@ -173,6 +174,16 @@ struct fl_model_input {
 	uint32_t io_depth;		/* requests in service at once; 0 unlimited */
 	uint32_t ra_pages;		/* readahead window in pages (read_ahead_kb / page);
 					   0 = the engine default (32) */
+	/*
+	 * The capture's uncontended mmap_lock acquisitions (no traced holder, no
+	 * writer ahead): start_locking -> acquire_returned in ns, [0] reads,
+	 * [1] writes. A model run adds a seeded draw from these to each wait it
+	 * reports (as it draws I/O latencies from io_lat_ns), so the fast path's
+	 * and the tracepoints' own cost has the capture's spread, not just its
+	 * median; none: costs.acq_*_ns.
+	 */
+	uint64_t *acq_ns[2];
+	size_t nacq[2];
 	struct fl_model_costs costs;
 };
 

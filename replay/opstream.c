@@ -846,6 +846,26 @@ int fl_opstream_load(sqlite3 *db, int64_t capture_id, struct fl_model_input *in,
 		}
 		sqlite3_finalize(st);
 		st = NULL;
+		/* and every one of them, for the draws (see fl_model_input.acq_ns) */
+		if (sqlite3_prepare_v2(db, "SELECT wait_ns FROM lock_wait WHERE capture = ?1 AND "
+				       "write = ?2 AND success = 1 AND wait_ns > 0 AND holders = 0 "
+				       "AND writers_ahead = 0 ORDER BY id", -1, &st, NULL) !=
+		    SQLITE_OK) {
+			sqlerr(&c, "lock_wait");
+			goto out;
+		}
+		sqlite3_bind_int64(st, 1, capture_id);
+		sqlite3_bind_int(st, 2, wr);
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			size_t k = in->nacq[wr];
+
+			if (!(k & (k - 1)))
+				in->acq_ns[wr] = fl_realloc(in->acq_ns[wr],
+							    (k ? 2 * k : 1) * sizeof(uint64_t));
+			in->acq_ns[wr][in->nacq[wr]++] = (uint64_t)sqlite3_column_int64(st, 0);
+		}
+		sqlite3_finalize(st);
+		st = NULL;
 	}
 
 	/*

@@ -162,14 +162,14 @@ for k in ('path_vma_retry_mmap', 'retry_drop', 'mmap_read_acq'):
     e = v[k]['rel_err']
     print('    %s: capture %.0f model %.0f rel.err %+.1f%%' % (k, v[k]['capture'], v[k]['model'], 100 * e))
     assert abs(e) <= 0.25, k
-# The model's uncontended acquisitions cost the capture's median uncontended wait, so the
-# read wait median (almost all uncontended) is within a factor of 2; p99 is printed only
-# (the capture's tail is the tracepoints' own spread, which the model does not replay).
+# The model's uncontended acquisitions cost a draw from the capture's own uncontended ones
+# (fast path + tracepoints), the contended part is simulated: the issue's target is the read
+# wait p50 and p99 within a factor of 2.
 for k in ('mmap_read_wait_us.p50', 'mmap_read_wait_us.p99'):
-    print('    %s: capture %.2f model %.2f' % (k, v[k]['capture'], v[k]['model']))
-c, m = v['mmap_read_wait_us.p50']['capture'], v['mmap_read_wait_us.p50']['model']
-assert c > 0 and c / 2 <= m <= 2 * c, 'p50'
-" >"$TMP/fid" 2>"$TMP/py"; then ok "thrash: --validate within 25% on path_vma_retry_mmap, retry_drop, mmap_read_acq; read wait p50 within 2x"
+    c, m = v[k]['capture'], v[k]['model']
+    print('    %s: capture %.2f model %.2f' % (k, c, m))
+    assert c > 0 and c / 2 <= m <= 2 * c, k
+" >"$TMP/fid" 2>"$TMP/py"; then ok "thrash: --validate within 25% on path_vma_retry_mmap, retry_drop, mmap_read_acq; read wait p50, p99 within 2x"
 	cat "$TMP/fid"
 else not_ok "thrash: --validate fidelity" "$(cat "$TMP/fid" "$TMP/err"; tail -2 "$TMP/py")"; fi
 
