@@ -586,6 +586,28 @@ static void rawop_from_writer(sqlite3_stmt *st, struct rawop *r)
 		   (uint64_t)sqlite3_column_int64(st, 15);
 }
 
+/* Appends one rawop per row of sql (its one parameter: the capture id). */
+static int load_rawops(sqlite3 *db, struct ctx *c, int64_t capture_id, const char *what,
+		       void (*from_row)(sqlite3_stmt *st, struct rawop *r), struct rawop **raw,
+		       size_t *nraw, size_t *capraw, const char *sql)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return sqlerr(c, what);
+	sqlite3_bind_int64(st, 1, capture_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*nraw == *capraw) {
+			*capraw = *capraw ? 2 * *capraw : 4096;
+			*raw = fl_realloc(*raw, *capraw * sizeof(**raw));
+		}
+		from_row(st, &(*raw)[(*nraw)++]);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : sqlerr(c, what);
+}
+
 /* A block read's issue (+1) or completion (-1) at t ns. */
 struct ioev {
 	uint64_t t;
@@ -686,54 +708,22 @@ int fl_opstream_load(sqlite3 *db, int64_t capture_id, struct fl_model_input *in,
 		goto out;
 
 	/* faults and writer ops of followed tasks, merged by time */
-	if (sqlite3_prepare_v2(db, "SELECT f.id, f.tid, f.tgid, f.address, f.user, f.write, "
-			       "f.instr, f.vma_kind, coalesce(f.vma_start, 0), "
-			       "coalesce(f.vma_end, 0), f.dev, f.ino, f.page_index, f.start_ns, "
-			       "f.end_ns, t.prio FROM fault f LEFT JOIN task t ON t.capture = "
-			       "f.capture AND t.tid = f.tid WHERE f.capture = ? AND f.tgid IS NOT "
-			       "NULL AND f.unfinished = 0", -1, &st, NULL) != SQLITE_OK) {
-		sqlerr(&c, "fault");
+	if (load_rawops(db, &c, capture_id, "fault", rawop_from_fault, &raw, &nraw, &capraw,
+			"SELECT f.id, f.tid, f.tgid, f.address, f.user, f.write, "
+			"f.instr, f.vma_kind, coalesce(f.vma_start, 0), "
+			"coalesce(f.vma_end, 0), f.dev, f.ino, f.page_index, f.start_ns, "
+			"f.end_ns, t.prio FROM fault f LEFT JOIN task t ON t.capture = "
+			"f.capture AND t.tid = f.tid WHERE f.capture = ? AND f.tgid IS NOT "
+			"NULL AND f.unfinished = 0") < 0 ||
+	    load_rawops(db, &c, capture_id, "writer_op", rawop_from_writer, &raw, &nraw, &capraw,
+			"SELECT w.id, w.tid, w.tgid, w.sys, coalesce(w.arg0, 0), "
+			"coalesce(w.arg1, 0), coalesce(w.arg2, 0), coalesce(w.ret, 0), "
+			"w.enter_ns, w.exit_ns, w.write_hold_ns, w.read_hold_ns, "
+			"w.blocked_ns, coalesce(w.child, 0), t.prio, w.acquired_ns "
+			"FROM writer_op w "
+			"LEFT JOIN task t ON t.capture = w.capture AND t.tid = w.tid "
+			"WHERE w.capture = ? AND w.tgid IS NOT NULL") < 0)
 		goto out;
-	}
-	sqlite3_bind_int64(st, 1, capture_id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (nraw == capraw) {
-			capraw = capraw ? 2 * capraw : 4096;
-			raw = fl_realloc(raw, capraw * sizeof(*raw));
-		}
-		rawop_from_fault(st, &raw[nraw++]);
-	}
-	sqlite3_finalize(st);
-	st = NULL;
-	if (rc != SQLITE_DONE) {
-		sqlerr(&c, "fault");
-		goto out;
-	}
-	if (sqlite3_prepare_v2(db, "SELECT w.id, w.tid, w.tgid, w.sys, coalesce(w.arg0, 0), "
-			       "coalesce(w.arg1, 0), coalesce(w.arg2, 0), coalesce(w.ret, 0), "
-			       "w.enter_ns, w.exit_ns, w.write_hold_ns, w.read_hold_ns, "
-			       "w.blocked_ns, coalesce(w.child, 0), t.prio, w.acquired_ns "
-			       "FROM writer_op w "
-			       "LEFT JOIN task t ON t.capture = w.capture AND t.tid = w.tid "
-			       "WHERE w.capture = ? AND w.tgid IS NOT NULL", -1, &st, NULL) !=
-	    SQLITE_OK) {
-		sqlerr(&c, "writer_op");
-		goto out;
-	}
-	sqlite3_bind_int64(st, 1, capture_id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (nraw == capraw) {
-			capraw = capraw ? 2 * capraw : 4096;
-			raw = fl_realloc(raw, capraw * sizeof(*raw));
-		}
-		rawop_from_writer(st, &raw[nraw++]);
-	}
-	sqlite3_finalize(st);
-	st = NULL;
-	if (rc != SQLITE_DONE) {
-		sqlerr(&c, "writer_op");
-		goto out;
-	}
 	/* mmap flags / fd / offset from the sys_enter events (args 3..5) */
 	if (sqlite3_prepare_v2(db, "SELECT e.ts, e.tid, e.a3, e.a5 FROM event e JOIN sys_name s "
 			       "ON s.sys = e.sys AND s.name = 'mmap' WHERE e.id BETWEEN ? AND ? "
