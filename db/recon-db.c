@@ -141,23 +141,30 @@ static void batch_init(struct batch *b, const char *table, int ncols, size_t row
 	b->rows = fl_malloc(BATCH_ROWS * rowsize);
 }
 
+/* "INSERT INTO table VALUES (?,...),..." for rows rows of b's columns. */
+static void insert_sql(const struct batch *b, int rows, struct fl_buf *sql)
+{
+	fl_buf_reset(sql);
+	fl_buf_addf(sql, "INSERT INTO %s VALUES ", b->table);
+	for (int r = 0; r < rows; r++) {
+		fl_buf_addstr(sql, r ? ",(" : "(");
+		for (int c = 0; c < b->ncols; c++)
+			fl_buf_addstr(sql, c ? ",?" : "?");
+		fl_buf_addstr(sql, ")");
+	}
+}
+
+/* Prepares the one-row and the BATCH_ROWS-row statements. */
 static int batch_prepare(sqlite3 *db, struct batch *b, struct fl_err *err)
 {
 	struct fl_buf sql = { 0 };
 	int ret;
 
-	for (int rows = 1; rows <= BATCH_ROWS; rows += BATCH_ROWS - 1) {
-		fl_buf_reset(&sql);
-		fl_buf_addf(&sql, "INSERT INTO %s VALUES ", b->table);
-		for (int r = 0; r < rows; r++) {
-			fl_buf_addstr(&sql, r ? ",(" : "(");
-			for (int c = 0; c < b->ncols; c++)
-				fl_buf_addstr(&sql, c ? ",?" : "?");
-			fl_buf_addstr(&sql, ")");
-		}
-		ret = prep(db, sql.data, rows == 1 ? &b->one : &b->many, err);
-		if (ret < 0)
-			break;
+	insert_sql(b, 1, &sql);
+	ret = prep(db, sql.data, &b->one, err);
+	if (!ret) {
+		insert_sql(b, BATCH_ROWS, &sql);
+		ret = prep(db, sql.data, &b->many, err);
 	}
 	fl_buf_release(&sql);
 	return ret;

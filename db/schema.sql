@@ -266,7 +266,8 @@ CREATE TABLE recon (
 	events			INTEGER NOT NULL,	-- events read
 	first_ns		INTEGER,
 	last_ns			INTEGER,
-	elapsed_ns		INTEGER NOT NULL	-- wall time of the reconstruction (throughput)
+	elapsed_ns		INTEGER NOT NULL	-- wall time from its start to its end: the whole
+							-- load under ingest, recon alone under --rebuild
 ) STRICT;
 
 -- One row per page-fault exception of a followed task (none when recon.fault_tp = 0: faults are

@@ -435,11 +435,24 @@ enum fl_rwsem_res fl_rwsem_down_read(struct fl_rwsem *sem, struct fl_rwsem_waite
 	return FL_RWSEM_QUEUED;
 }
 
-enum fl_rwsem_res fl_rwsem_down_read_trylock(struct fl_rwsem *sem, struct fl_rwsem_waiter *w,
-					     uint64_t now, uint64_t tag)
+/* A failed trylock: counted, its record closed at once (it never waited). */
+static enum fl_rwsem_res trylock_failed(struct fl_rwsem *sem, struct fl_rwsem_waiter *w,
+					bool write, uint64_t now)
 {
 	struct fl_lock_acq *r;
 
+	sem->stats.trylock_fail[write]++;
+	rec_flags(sem, w, FL_ACQ_FAILED);
+	r = rec_of(sem, w);
+	if (r)
+		r->acquired = r->released = now;
+	w->rec = SIZE_MAX;
+	return FL_RWSEM_FAILED;
+}
+
+enum fl_rwsem_res fl_rwsem_down_read_trylock(struct fl_rwsem *sem, struct fl_rwsem_waiter *w,
+					     uint64_t now, uint64_t tag)
+{
 	if (w->state != FL_RWS_IDLE) {
 		sem->stats.anomalies++;
 		return FL_RWSEM_FAILED;
@@ -449,20 +462,12 @@ enum fl_rwsem_res fl_rwsem_down_read_trylock(struct fl_rwsem *sem, struct fl_rws
 		grant(sem, w, now);
 		return FL_RWSEM_ACQUIRED;
 	}
-	sem->stats.trylock_fail[0]++;
-	rec_flags(sem, w, FL_ACQ_FAILED);
-	r = rec_of(sem, w);
-	if (r)
-		r->acquired = r->released = now;
-	w->rec = SIZE_MAX;
-	return FL_RWSEM_FAILED;
+	return trylock_failed(sem, w, false, now);
 }
 
 enum fl_rwsem_res fl_rwsem_down_write_trylock(struct fl_rwsem *sem, struct fl_rwsem_waiter *w,
 					      uint64_t now, uint64_t tag)
 {
-	struct fl_lock_acq *r;
-
 	if (w->state != FL_RWS_IDLE) {
 		sem->stats.anomalies++;
 		return FL_RWSEM_FAILED;
@@ -472,13 +477,7 @@ enum fl_rwsem_res fl_rwsem_down_write_trylock(struct fl_rwsem *sem, struct fl_rw
 		grant(sem, w, now);
 		return FL_RWSEM_ACQUIRED;
 	}
-	sem->stats.trylock_fail[1]++;
-	rec_flags(sem, w, FL_ACQ_FAILED);
-	r = rec_of(sem, w);
-	if (r)
-		r->acquired = r->released = now;
-	w->rec = SIZE_MAX;
-	return FL_RWSEM_FAILED;
+	return trylock_failed(sem, w, true, now);
 }
 
 enum fl_rwsem_res fl_rwsem_down_write(struct fl_rwsem *sem, struct fl_rwsem_waiter *w,

@@ -586,6 +586,22 @@ static void rawop_from_writer(sqlite3_stmt *st, struct rawop *r)
 		   (uint64_t)sqlite3_column_int64(st, 15);
 }
 
+/* An mmap op's entry, to match it with its sys_enter event (flags, fd, offset). */
+struct mmkey {
+	uint64_t ts;		/* ns: the syscall entry */
+	int32_t tid;
+	size_t i;		/* index in the rawop array */
+};
+
+static int cmp_mmkey(const void *x, const void *y)
+{
+	const struct mmkey *a = x, *b = y;
+
+	if (a->ts != b->ts)
+		return a->ts < b->ts ? -1 : 1;
+	return (a->tid > b->tid) - (a->tid < b->tid);
+}
+
 /* Appends one rawop per row of sql (its one parameter: the capture id). */
 static int load_rawops(sqlite3 *db, struct ctx *c, int64_t capture_id, const char *what,
 		       void (*from_row)(sqlite3_stmt *st, struct rawop *r), struct rawop **raw,
@@ -662,7 +678,8 @@ int fl_opstream_load(sqlite3 *db, int64_t capture_id, struct fl_model_input *in,
 	sqlite3_stmt *st = NULL;
 	struct rawop *raw = NULL;
 	struct ioev *io_ev = NULL;
-	size_t nraw = 0, capraw = 0, *mm_idx = NULL, nmm_idx = 0, capmm_idx = 0;
+	size_t nraw = 0, capraw = 0, nmm_idx = 0, capmm_idx = 0;
+	struct mmkey *mm_idx = NULL;
 	int64_t first_id = 0, last_id = 0;
 	int ret = -1, rc;
 
@@ -733,26 +750,37 @@ int fl_opstream_load(sqlite3 *db, int64_t capture_id, struct fl_model_input *in,
 	}
 	sqlite3_bind_int64(st, 1, first_id);
 	sqlite3_bind_int64(st, 2, last_id);
+	/* the mmap ops by (entry time, tid): one binary search per sys_enter event */
 	for (size_t i = 0; i < nraw; i++)
 		if (!raw[i].fault && !strcmp(raw[i].sys, "mmap")) {
 			if (nmm_idx == capmm_idx) {
 				capmm_idx = capmm_idx ? 2 * capmm_idx : 64;
 				mm_idx = fl_realloc(mm_idx, capmm_idx * sizeof(*mm_idx));
 			}
-			mm_idx[nmm_idx++] = i;
+			mm_idx[nmm_idx++] = (struct mmkey){ raw[i].ts, raw[i].tid, i };
 		}
+	if (nmm_idx)
+		qsort(mm_idx, nmm_idx, sizeof(*mm_idx), cmp_mmkey);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		uint64_t ts = (uint64_t)sqlite3_column_int64(st, 0);
-		int32_t tid = sqlite3_column_int(st, 1);
+		struct mmkey key = { (uint64_t)sqlite3_column_int64(st, 0), sqlite3_column_int(st, 1), 0 };
+		size_t lo = 0, hi = nmm_idx;
 
-		for (size_t k = 0; k < nmm_idx; k++) {
-			size_t i = mm_idx[k];
+		while (lo < hi) {	/* first entry not below key */
+			size_t mid = lo + (hi - lo) / 2;
 
-			if (raw[i].mflags_known || raw[i].ts != ts || raw[i].tid != tid)
+			if (cmp_mmkey(&mm_idx[mid], &key) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (; lo < nmm_idx && !cmp_mmkey(&mm_idx[lo], &key); lo++) {
+			struct rawop *r = &raw[mm_idx[lo].i];
+
+			if (r->mflags_known)
 				continue;
-			raw[i].mflags_known = true;
-			raw[i].mflags = (uint64_t)sqlite3_column_int64(st, 2);
-			raw[i].mpgoff = (uint64_t)sqlite3_column_int64(st, 3) >> c.shift;
+			r->mflags_known = true;
+			r->mflags = (uint64_t)sqlite3_column_int64(st, 2);
+			r->mpgoff = (uint64_t)sqlite3_column_int64(st, 3) >> c.shift;
 			break;
 		}
 	}
@@ -859,9 +887,10 @@ int fl_opstream_load(sqlite3 *db, int64_t capture_id, struct fl_model_input *in,
 	}
 
 	/*
-	 * The readahead window: the device's read_ahead_kb is not in the capture,
-	 * but readahead submits one request per window, so the most frequent size
-	 * of the block reads of 8 pages or more, rounded to a power of two, is it.
+	 * The readahead window the model uses: the most frequent size of the block
+	 * reads of 8 pages or more, rounded to a power of two (readahead submits a
+	 * request per window). The device's read_ahead_kb, which newer captures
+	 * record, is only the fallback below: see replay/README.md for why.
 	 */
 	if (sqlite3_prepare_v2(db, "SELECT (bytes + ?1 / 2) / ?1 AS pages, count(*) AS n FROM io "
 			       "WHERE capture = ?2 AND bytes >= 8 * ?1 AND coalesce(rwbs, 'R') "
