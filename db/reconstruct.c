@@ -168,6 +168,9 @@ struct fault_st {
 	/* evidence within the current attempt */
 	uint16_t att_filemap;
 	bool att_sleep, att_add_cover, att_add_any, att_issue;
+	bool att_mapped;		/* mm_filemap_map_pages (fault-around) in the attempt */
+	bool expanding;			/* write-locked to expand the stack (see fault_writes) */
+	uint64_t own_mm;		/* the mm this fault's own lock events name, 0 = none yet */
 	uint64_t vma_sleep_prev, vma_sleep_cur;	/* ns of D sleep in VMA attempts */
 	uint64_t rel_ts, rel_sleep_d;		/* after an mmap release */
 	bool rel_sleep_s;
@@ -509,6 +512,7 @@ static void att_reset(struct fault_st *f)
 {
 	f->att_filemap = 0;
 	f->att_sleep = f->att_add_cover = f->att_add_any = f->att_issue = false;
+	f->att_mapped = false;
 }
 
 static bool att_evidence(const struct fault_st *f)
@@ -658,7 +662,8 @@ static void fault_open(struct fl_recon *r, struct thr *t, const struct fl_event 
 	f->phase = f->vma_possible ? PH_VMA : PH_NONE;
 	/* §6.3: only a private write fault on a VMA without anon_vma trylocks for it. */
 	f->anon_candidate = f->vma_possible && r->k.anon_prepare_trylock &&
-			    (row->flags & FL_FF_WRITE) && !(v && (v->shared || v->had_write));
+			    (row->flags & FL_FF_WRITE) && !(v && (v->shared || v->had_write)) &&
+			    !(lay && lay->n && !v);	/* no VMA there: lock_vma_under_rcu fails */
 	if (v && (row->flags & FL_FF_WRITE))
 		v->had_write = true;
 	f->last_ts = ev->ts;
@@ -803,6 +808,29 @@ static void contention(struct mmst *m, struct fl_lock_wait *w)
 	}
 }
 
+/*
+ * Can this lock start still belong to the open fault? A fault only ever takes
+ * its own mm's lock, and for write only in lock_mm_and_find_vma() when the
+ * address is below a stack VMA that must grow: it had the read lock, found
+ * nothing to fault, released it and takes the write lock at once
+ * (mm/memory.c lock_mm_and_find_vma, mmap_upgrade_trylock is a plain unlock +
+ * write lock since 6.5), then downgrades. Anything else — exec's write locks
+ * of the new mm, a syscall we do not trace — means the fault was over; without
+ * this rule exec's dozen mmap_lock rounds became retries of the thread's last
+ * fault (12 "drops" in 130 us, no I/O).
+ */
+static bool fault_owns(const struct fault_st *f, uint64_t mm, bool write, uint64_t ts)
+{
+	if (f->own_mm && f->own_mm != mm)
+		return false;
+	if (!write)
+		return true;
+	return f->phase == PH_MMAP_RELEASED && !att_evidence(f) && !f->att_mapped &&
+	       ts - f->rel_ts <= RETRY_GAP_NS &&
+	       (f->row.vma_kind == FL_VMA_NONE || f->row.vma_kind == FL_VMA_STACK ||
+		f->row.vma_kind == FL_VMA_UNKNOWN);
+}
+
 static void lock_start(struct fl_recon *r, struct thr *t, const struct fl_event *ev)
 {
 	uint64_t mm = (uint64_t)ev->a[0];
@@ -822,6 +850,11 @@ static void lock_start(struct fl_recon *r, struct thr *t, const struct fl_event 
 	}
 	if (f->active && f->phase == PH_MMAP_RELEASED && !retry_ok(f, ev->ts))
 		fault_close(r, t, false);
+	if (f->active && !fault_owns(f, mm, write, ev->ts)) {
+		if (f->phase == PH_MMAP_HELD)
+			anomaly(r, FL_AN_FAULT_HELD_AT_NEXT, &f->row.anomalies);
+		fault_close(r, t, false);
+	}
 	if (f->active && f->phase == PH_MMAP_HELD && !write) {
 		/* a read start while the fault holds read: its release was lost */
 		anomaly(r, FL_AN_FAULT_HELD_AT_NEXT, &f->row.anomalies);
@@ -856,8 +889,9 @@ static void lock_start(struct fl_recon *r, struct thr *t, const struct fl_event 
 	if (fault_ctx) {
 		a->row.owner_kind = FL_OWNER_FAULT;
 		a->row.owner_id = f->row.id;
-		if (!f->row.mm)
+		if (!f->row.mm || !f->own_mm)
 			f->row.mm = mm;
+		f->own_mm = mm;
 		switch (f->phase) {
 		case PH_VMA:
 			if (f->anon_candidate && !f->anon_done && !f->anon_failed && !write &&
@@ -878,6 +912,13 @@ static void lock_start(struct fl_recon *r, struct thr *t, const struct fl_event 
 			a->row.trylock = !write;
 			break;
 		case PH_MMAP_RELEASED:
+			if (write) {
+				/* stack expansion inside the same attempt (fault_owns) */
+				f->expanding = true;
+				f->phase = PH_MMAP_WAIT;
+				f->seq_fail = 0;
+				break;
+			}
 			/* the last attempt returned RETRY after dropping the lock */
 			f->row.retry_drop++;
 			f->row.io_wait_ns += f->rel_sleep_d;
@@ -930,6 +971,13 @@ static void fault_acquired(struct fl_recon *r, struct fault_st *f, struct acq *a
 		return;
 	}
 	f->pending_anon_fail = false;
+	if (f->expanding) {
+		/* the write hold that grows the stack continues the attempt it interrupted */
+		f->expanding = false;
+		f->seq_fail = 0;
+		f->phase = PH_MMAP_HELD;
+		return;
+	}
 	f->mmap_attempts++;
 	f->cur_is_retry = f->next_is_retry;
 	f->next_is_retry = false;
@@ -1601,8 +1649,10 @@ int fl_recon_feed(struct fl_recon *r, const struct fl_event *ev, int inst, struc
 		filemap_fault(r, t, ev);
 		break;
 	case FL_EV_FILEMAP_MAP_PAGES:
-		if (t->f.active)
+		if (t->f.active) {
 			t->f.last_ts = ev->ts;
+			t->f.att_mapped = true;
+		}
 		break;
 	case FL_EV_SYS_ENTER:
 		if (ev->sys != FL_SYS_NONE)

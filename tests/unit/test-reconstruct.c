@@ -963,3 +963,30 @@ FL_TEST(recon_vma_exec_and_end)
 	recon_out_release(&o);
 	recon_input_release(&in);
 }
+
+FL_TEST(recon_golden_exec)
+{
+	struct recon_input in;
+	struct recon_out o;
+
+	if (run_case("exec", &in, &o) == 0) {
+		const struct fl_fault *f = fault_by_id(&o, 2), *k = fault_by_id(&o, 3);
+		const struct fl_fault *s = fault_by_id(&o, 4), *u = fault_by_id(&o, 5);
+
+		/* exec's write locks of the new mm are not retries of the last fault */
+		CHECK(f && f->path == FL_PATH_VMA && f->attempts == 1 && f->retry_drop == 0);
+		CHECK(f && f->end_ns == 100000);
+		/* exec's kernel fault ends at its read release */
+		CHECK(k && !k->user && k->path == FL_PATH_MMAP && k->attempts == 1 &&
+		      k->retry_drop == 0 && k->end_ns == 143200);
+		CHECK(k && k->mm == 0xffff888100200000ULL);
+		/* stack expansion: read, release, write, downgrade, release: one attempt */
+		CHECK(s && s->path == FL_PATH_MMAP && s->attempts == 1 && s->retry_drop == 0);
+		CHECK(s && s->end_ns == 205000 && s->mmap_hold_ns == 500 + 3700);
+		/* an untraced syscall's write lock after a VMA fault ends the fault */
+		CHECK(u && u->path == FL_PATH_VMA && u->attempts == 1 && u->end_ns == 300000);
+		CHECK(o.nfaults == 5);
+	}
+	recon_out_release(&o);
+	recon_input_release(&in);
+}
