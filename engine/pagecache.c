@@ -190,7 +190,7 @@ static void lru_push_head(struct fl_pagecache *pc, struct fl_folio *f)
 
 void fl_pagecache_touch(struct fl_pagecache *pc, struct fl_folio *f)
 {
-	if (!f->in_cache || pc->lru_head == f->slot)
+	if (!f->in_cache || pc->lru_head == f->slot || (f->flags & FL_FOLIO_FOREIGN))
 		return;
 	lru_unlink(pc, f);
 	lru_push_head(pc, f);
@@ -232,9 +232,13 @@ static void drop(struct fl_pagecache *pc, struct fl_folio *f)
 
 	if (i != FL_NIL)
 		table_del(pc, i);
-	lru_unlink(pc, f);
+	if (f->flags & FL_FOLIO_FOREIGN) {
+		pc->foreign--;
+	} else {
+		lru_unlink(pc, f);
+		pc->resident--;
+	}
 	f->in_cache = 0;
-	pc->resident--;
 	f->hash_next = pc->free_slot;
 	pc->free_slot = f->slot;
 }
@@ -336,7 +340,7 @@ struct fl_folio *fl_pagecache_add(struct fl_pagecache *pc, uint32_t file, uint64
 		pc->stats.anomalies++;
 		return NULL;
 	}
-	if (2 * ((uint64_t)pc->resident + 1) > (uint64_t)pc->table_mask + 1)
+	if (2 * (pc->resident + pc->foreign + 1) > (uint64_t)pc->table_mask + 1)
 		table_grow(pc);
 	f = slot_alloc(pc);
 	f->file = file;
@@ -358,6 +362,28 @@ struct fl_folio *fl_pagecache_add(struct fl_pagecache *pc, uint32_t file, uint64
 	f->refs--;
 	if (pc->cfg.capacity_pages && pc->resident > pc->cfg.capacity_pages)
 		pc->stats.over_capacity++;
+	return f;
+}
+
+struct fl_folio *fl_pagecache_add_foreign(struct fl_pagecache *pc, uint32_t file, uint64_t index,
+					  uint64_t now)
+{
+	struct fl_folio *f;
+
+	if (fl_pagecache_peek(pc, file, index)) {
+		pc->stats.anomalies++;
+		return NULL;
+	}
+	if (2 * (pc->resident + pc->foreign + 1) > (uint64_t)pc->table_mask + 1)
+		table_grow(pc);
+	f = slot_alloc(pc);
+	f->file = file;
+	f->index = index;
+	f->in_cache = 1;
+	f->flags = FL_FOLIO_UPTODATE | FL_FOLIO_FOREIGN;
+	f->t_added = f->t_uptodate = now;
+	table_put(pc, f->slot);
+	pc->foreign++;
 	return f;
 }
 

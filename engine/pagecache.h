@@ -29,6 +29,8 @@
 #define FL_FOLIO_READAHEAD	0x08	/* PG_readahead: the async readahead marker */
 #define FL_FOLIO_READ_IO	0x10	/* locked for read I/O until fl_pagecache_read_done */
 #define FL_FOLIO_WORKINGSET	0x20	/* PG_workingset: inserted where this cache evicted one */
+#define FL_FOLIO_FOREIGN	0x40	/* cached before the run and charged elsewhere: uptodate,
+					 * never on the LRU, not counted against the capacity */
 
 /* The states of §1's enum folio_state, derived from the flags. */
 enum fl_folio_state {
@@ -99,7 +101,8 @@ struct fl_pagecache {
 	uint32_t free_slot;		/* free list head (slot), FL_NIL */
 	uint32_t *table;		/* open-addressing hash: slot or FL_NIL */
 	uint32_t table_mask;		/* table size - 1 */
-	uint64_t resident;		/* pages in the cache */
+	uint64_t resident;		/* pages in the cache on the LRU (charged) */
+	uint64_t foreign;		/* FL_FOLIO_FOREIGN pages in the cache */
 	uint32_t lru_head, lru_tail;	/* most / least recently used slot */
 	struct fl_folio_waiter *woken_head, *woken_tail;
 	uint64_t **shadow;		/* [file] bitmap of evicted, not yet refaulted indexes */
@@ -125,6 +128,14 @@ void fl_pagecache_touch(struct fl_pagecache *pc, struct fl_folio *f);
  * and !uptodate; may evict others. NULL (and an anomaly) if it already exists. */
 struct fl_folio *fl_pagecache_add(struct fl_pagecache *pc, uint32_t file, uint64_t index,
 				  bool locked, uint64_t now);
+/*
+ * A page the workload found cached before the run (a shared library, a file
+ * another cgroup read): uptodate, unlocked, outside the LRU and the capacity,
+ * as a page charged to another memory cgroup is outside this one's reclaim
+ * (mm/vmscan.c scans the charging memcg's lruvecs only). NULL if present.
+ */
+struct fl_folio *fl_pagecache_add_foreign(struct fl_pagecache *pc, uint32_t file, uint64_t index,
+					  uint64_t now);
 /* Removes an unlocked, unreferenced folio (truncate/invalidate); false if it cannot. */
 bool fl_pagecache_remove(struct fl_pagecache *pc, struct fl_folio *f, uint64_t now);
 

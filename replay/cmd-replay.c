@@ -176,6 +176,11 @@ static void print_group(const struct runrec *rr, size_t n, const struct fl_opstr
 	       in->capacity_pages ? (snprintf(b, sizeof(b), "%llu",
 					      (unsigned long long)in->capacity_pages), b) :
 	       "unlimited", (unsigned long long)info->io_samples);
+	printf("costs per page: readahead insert %llu ns (%s), reclaim %llu ns (%s)\n",
+	       (unsigned long long)in->costs.ra_page_ns,
+	       info->ra_page_ns ? "measured" : "default",
+	       (unsigned long long)in->costs.reclaim_page_ns,
+	       info->reclaim_page_ns ? "measured" : "default");
 	printf("%-28s", "metric");
 	for (size_t i = 0; i < n; i++) {
 		fl_policy_name(rr[i].r.policy, pn);

@@ -69,6 +69,7 @@ _Static_assert(FL_MVMA_READ == FL_VMA_READ && FL_MVMA_WRITE == FL_VMA_WRITE &&
 
 #define MAX_ATTEMPTS 100		/* handle_mm_fault calls after which TRIED is forced */
 #define SWAP_FILE_BASE 0x80000000u	/* swap cache of mm i is file SWAP_FILE_BASE + i */
+#define FOREIGN_MAX (1u << 22)		/* pages of files cached before the run (16 GiB) */
 
 enum ev_kind { EV_START, EV_RUN, EV_BURST, EV_SLEEP, EV_SPIN, EV_VMA_SPIN, EV_IO_DONE };
 
@@ -1597,6 +1598,7 @@ void fl_model_input_release(struct fl_model_input *in)
 	free(in->threads);
 	free(in->vmas);
 	free(in->file_pages);
+	free(in->file_cached);
 	free(in->io_lat_ns);
 	free(in->acq_ns[0]);
 	free(in->acq_ns[1]);
@@ -1763,6 +1765,12 @@ int fl_model_run(const struct fl_model_input *in, uint32_t policy, uint64_t seed
 	if (in->ra_pages)
 		pcc.ra_pages = in->ra_pages;
 	fl_pagecache_init(&s.pc, &pcc);
+	/* files the capture never read: their pages were there all along (opstream.c) */
+	for (size_t i = 0; in->file_cached && i < in->nfiles; i++) {
+		for (uint64_t x = 0; in->file_cached[i] && x < in->file_pages[i] &&
+				     s.pc.foreign < FOREIGN_MAX; x++)
+			fl_pagecache_add_foreign(&s.pc, (uint32_t)i + 1, x, 0);
+	}
 	s.ra = fl_calloc(pcc.ra_pages + 1, sizeof(*s.ra));
 	s.nras = in->nfiles + 1;
 	s.ras = fl_calloc(s.nras, sizeof(*s.ras));

@@ -166,6 +166,8 @@ struct fl_model_input {
 	struct fl_model_vma *vmas;	/* initial VMAs (of mms not forked) */
 	size_t nvmas, capvmas;
 	uint64_t *file_pages;		/* [nfiles] size of file id i + 1 in pages */
+	uint8_t *file_cached;		/* [nfiles] 1: wholly cached before the run (and charged
+					   elsewhere: outside the capacity); may be NULL */
 	size_t nfiles;
 	struct fl_model_thread *threads;
 	size_t nthreads;

@@ -50,6 +50,8 @@ struct slot {				/* one mmap op, its file learnt later */
 	int kind;			/* 0 unknown, 1 file, 2 anon, 3 shmem */
 	uint64_t dev, ino, pgoff;
 	bool ino_known;
+	bool major;			/* a fault in it was major in the capture */
+	uint32_t file;			/* model file id once resolved (unknown ino: its own) */
 };
 
 struct proc {
@@ -327,7 +329,7 @@ struct rawop {
 	/* fault */
 	int64_t id;
 	uint64_t addr, error_code, vstart, vend, dev, ino, index;
-	bool user, write, instr, ino_known;
+	bool user, write, instr, ino_known, major;
 	char kind[8];
 	/* writer */
 	char sys[16];
@@ -395,6 +397,7 @@ static void fault_op(struct ctx *c, const struct rawop *r, struct tstate *t, str
 		/* a traced mmap: learn its file from the faults in it */
 		struct slot *sl = &c->slots[v->file - 1];
 
+		sl->major |= r->major;
 		if (!sl->kind)
 			sl->kind = !strcmp(r->kind, "file") ? 1 : !strcmp(r->kind, "shmem") ? 3 : 2;
 		if (sl->kind == 1 && !sl->ino_known && r->ino_known) {
@@ -519,6 +522,7 @@ static void resolve_slots(struct ctx *c)
 				op->file = file_for(c, sl->dev, sl->ino, sl->pgoff + pages);
 			else
 				op->file = fl_model_add_file(c->in, sl->pgoff + pages);
+			sl->file = sl->ino_known ? 0 : op->file;
 			op->arg2 = sl->pgoff;
 			fl |= FL_VMA_FILE | FL_VMA_MAP_PAGES;
 			if (sl->shared || !sl->known)
@@ -558,6 +562,7 @@ static void rawop_from_fault(sqlite3_stmt *st, struct rawop *r)
 	r->order = r->ts;
 	r->end = (uint64_t)sqlite3_column_int64(st, 14);
 	r->prio = sqlite3_column_type(st, 15) == SQLITE_NULL ? 120 : sqlite3_column_int(st, 15);
+	r->major = sqlite3_column_int(st, 16);
 }
 
 static void rawop_from_writer(sqlite3_stmt *st, struct rawop *r)
@@ -671,6 +676,215 @@ static uint32_t io_concurrency(struct ioev *ev, size_t n)
 	return mode;
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static size_t thread_idx(const struct ctx *c, int32_t tid)
+{
+	for (size_t i = 0; i < c->nts; i++)
+		if (c->ts[i].tid == tid)
+			return i;
+	return SIZE_MAX;
+}
+
+/*
+ * Two costs the model charges as CPU time, measured on the capture itself
+ * rather than taken from defaults (kernel-semantics.md §6.1: readahead
+ * allocates, charges and inserts each folio before it submits the read; a
+ * charge over the memory cgroup's limit reclaims in the charging task,
+ * mm/memcontrol.c try_charge_memcg -> try_to_free_mem_cgroup_pages):
+ *
+ *  - reclaim_page_ns: the followed threads' time on a CPU inside
+ *    mm_vmscan_memcg_reclaim_begin/end (and direct reclaim) episodes, over
+ *    the pages those episodes reclaimed (nr_reclaimed of the end event). On
+ *    this machine's 64 MiB thrash at read_ahead_kb 8192 that is ~15 us a page
+ *    (6.2 s of CPU for 393 k pages in 3.5 s on 2 CPUs: reclaim is what the
+ *    workload spends its CPUs on), ten times the default.
+ *  - ra_page_ns: the median gap between a thread's consecutive
+ *    mm_filemap_add_to_page_cache events less than 20 us apart outside
+ *    reclaim (one readahead batch), per page of the later folio.
+ *
+ * Each is used only with enough samples (CALIB_MIN); the info says which.
+ */
+#define CALIB_MIN	256
+#define CALIB_GAP_NS	20000
+
+static int calibrate(struct ctx *c, int64_t first_id, int64_t last_id)
+{
+	sqlite3_stmt *st;
+	uint64_t *on = fl_calloc(c->nts + 1, sizeof(uint64_t));	/* on a CPU since (0 off) */
+	uint64_t *rec = fl_calloc(c->nts + 1, sizeof(uint64_t));	/* in reclaim since */
+	uint64_t *inrec = fl_calloc(c->nts + 1, sizeof(uint64_t));	/* CPU ns in this episode */
+	uint64_t *last_add = fl_calloc(c->nts + 1, sizeof(uint64_t));
+	uint64_t *gaps = NULL, cpu_ns = 0, pages = 0;
+	size_t ngaps = 0, capgaps = 0;
+	int rc, ret = -1;
+
+	/* event.type is enum fl_ev (capture/decode.h): 8 FILEMAP_ADD, 10 SCHED_SWITCH,
+	 * 17/18 MEMCG_RECLAIM_BEGIN/END, 19/20 DIRECT_RECLAIM_BEGIN/END */
+	/* sched_switch of the main instance; the others from the instance that holds
+	 * them (the extra global one of command-mode captures), not twice */
+	if (sqlite3_prepare_v2(c->db, "SELECT ts, tid, type, a0, a3 FROM event WHERE id BETWEEN ?1 "
+			       "AND ?2 AND ((type = 10 AND inst = 0) OR (type IN (8, 17, 18, 19, 20) "
+			       "AND inst = (SELECT coalesce(max(inst), 0) FROM event WHERE id "
+			       "BETWEEN ?1 AND ?2 AND type IN (8, 17)))) ORDER BY id", -1, &st,
+			       NULL) != SQLITE_OK) {
+		sqlerr(c, "reclaim events");
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, first_id);
+	sqlite3_bind_int64(st, 2, last_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		uint64_t ts = (uint64_t)sqlite3_column_int64(st, 0);
+		int type = sqlite3_column_int(st, 2);
+		size_t i = thread_idx(c, sqlite3_column_int(st, 1));
+
+		if (type == 10) {
+			size_t prev = thread_idx(c, (int32_t)sqlite3_column_int64(st, 3));
+			size_t next = thread_idx(c, (int32_t)sqlite3_column_int64(st, 4));
+
+			if (prev != SIZE_MAX && on[prev]) {
+				if (rec[prev])
+					inrec[prev] += ts - (on[prev] > rec[prev] ? on[prev] : rec[prev]);
+				on[prev] = 0;
+			}
+			if (next != SIZE_MAX)
+				on[next] = ts;
+			continue;
+		}
+		if (i == SIZE_MAX)
+			continue;
+		if (!on[i])
+			on[i] = ts;	/* running: it traced this (its switch-in came before) */
+		if (type == 17 || type == 19) {
+			rec[i] = ts;
+			inrec[i] = 0;
+			last_add[i] = 0;
+		} else if (type == 18 || type == 20) {
+			if (rec[i]) {
+				inrec[i] += ts - (on[i] > rec[i] ? on[i] : rec[i]);
+				cpu_ns += inrec[i];
+				pages += (uint64_t)sqlite3_column_int64(st, 3);
+			}
+			rec[i] = 0;
+			last_add[i] = 0;
+		} else if (!rec[i]) {
+			uint64_t order = (uint64_t)sqlite3_column_int64(st, 4);
+
+			if (last_add[i] && ts - last_add[i] < CALIB_GAP_NS && order < 10) {
+				if (ngaps == capgaps) {
+					capgaps = capgaps ? 2 * capgaps : 1024;
+					gaps = fl_realloc(gaps, capgaps * sizeof(*gaps));
+				}
+				gaps[ngaps++] = (ts - last_add[i]) >> order;
+			}
+			last_add[i] = ts;
+		}
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		sqlerr(c, "reclaim events");
+		goto out;
+	}
+	if (pages >= CALIB_MIN && cpu_ns) {
+		c->in->costs.reclaim_page_ns = cpu_ns / pages;
+		c->info->reclaim_page_ns = cpu_ns / pages;
+		c->info->reclaim_pages = pages;
+	}
+	if (ngaps >= CALIB_MIN) {
+		qsort(gaps, ngaps, sizeof(*gaps), cmp_u64);
+		c->in->costs.ra_page_ns = gaps[ngaps / 2];
+		c->info->ra_page_ns = gaps[ngaps / 2];
+		c->info->ra_page_samples = ngaps;
+	}
+	ret = 0;
+out:
+	free(on);
+	free(rec);
+	free(inrec);
+	free(last_add);
+	free(gaps);
+	return ret;
+}
+
+/*
+ * Files the capture shows were wholly cached before it: no page-cache insert
+ * for them (mm_filemap_add_to_page_cache, any instance) and no fault on them
+ * that the kernel counted major. A shared library or a binary run many times
+ * is that; the model starts with their pages in the cache, outside the
+ * memory cgroup's capacity (they are charged to whoever read them first),
+ * instead of reading them from the device (which made the loader's first
+ * faults major on every anonymous workload). Needs the insert tracepoint:
+ * without it nothing is assumed.
+ */
+static int cached_files(struct ctx *c, int64_t first_id, int64_t last_id)
+{
+	sqlite3_stmt *st = NULL;
+	uint64_t (*seen)[2] = NULL;
+	size_t nseen = 0, capseen = 0;
+	int rc, have_adds = 0;
+
+	if (sqlite3_prepare_v2(c->db, "SELECT count(*) FROM capture_event_type WHERE capture = ? "
+			       "AND system = 'filemap' AND name = 'mm_filemap_add_to_page_cache' "
+			       "AND enabled = 1", -1, &st,
+			       NULL) == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, c->cap);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			have_adds = sqlite3_column_int(st, 0) > 0;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	c->in->file_cached = fl_calloc(c->in->nfiles + 1, 1);
+	if (!have_adds)
+		return 0;
+	/* event.type 8 = FL_EV_FILEMAP_ADD (capture/decode.h), a0 s_dev, a1 i_ino */
+	if (sqlite3_prepare_v2(c->db, "SELECT DISTINCT a0, a1 FROM event WHERE id BETWEEN ?1 AND ?2 "
+			       "AND type = 8 UNION SELECT DISTINCT dev, ino FROM fault WHERE "
+			       "capture = ?3 AND major = 1 AND ino IS NOT NULL", -1, &st,
+			       NULL) != SQLITE_OK)
+		return sqlerr(c, "page-cache inserts");
+	sqlite3_bind_int64(st, 1, first_id);
+	sqlite3_bind_int64(st, 2, last_id);
+	sqlite3_bind_int64(st, 3, c->cap);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (nseen == capseen) {
+			capseen = capseen ? 2 * capseen : 64;
+			seen = fl_realloc(seen, capseen * sizeof(*seen));
+		}
+		seen[nseen][0] = (uint64_t)sqlite3_column_int64(st, 0);
+		seen[nseen][1] = (uint64_t)sqlite3_column_int64(st, 1);
+		nseen++;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		free(seen);
+		return sqlerr(c, "page-cache inserts");
+	}
+	for (size_t i = 0; i < c->nfiles; i++) {
+		bool read = false;
+
+		for (size_t j = 0; j < nseen && !read; j++)
+			read = seen[j][0] == c->files[i].dev && seen[j][1] == c->files[i].ino;
+		if (!read && c->files[i].ino) {
+			c->in->file_cached[c->files[i].id - 1] = 1;
+			c->info->files_cached++;
+		}
+	}
+	/* a mapping whose file no fault named: cached if none of its faults was major */
+	for (size_t i = 0; i < c->nslots; i++) {
+		if (c->slots[i].file && !c->slots[i].major) {
+			c->in->file_cached[c->slots[i].file - 1] = 1;
+			c->info->files_cached++;
+		}
+	}
+	free(seen);
+	return 0;
+}
+
 int fl_opstream_load(sqlite3 *db, int64_t capture_id, struct fl_model_input *in,
 		     struct fl_opstream_info *info, struct fl_err *err)
 {
@@ -729,7 +943,7 @@ int fl_opstream_load(sqlite3 *db, int64_t capture_id, struct fl_model_input *in,
 			"SELECT f.id, f.tid, f.tgid, f.address, f.user, f.write, "
 			"f.instr, f.vma_kind, coalesce(f.vma_start, 0), "
 			"coalesce(f.vma_end, 0), f.dev, f.ino, f.page_index, f.start_ns, "
-			"f.end_ns, t.prio FROM fault f LEFT JOIN task t ON t.capture = "
+			"f.end_ns, t.prio, f.major FROM fault f LEFT JOIN task t ON t.capture = "
 			"f.capture AND t.tid = f.tid WHERE f.capture = ? AND f.tgid IS NOT "
 			"NULL AND f.unfinished = 0") < 0 ||
 	    load_rawops(db, &c, capture_id, "writer_op", rawop_from_writer, &raw, &nraw, &capraw,
@@ -789,6 +1003,8 @@ int fl_opstream_load(sqlite3 *db, int64_t capture_id, struct fl_model_input *in,
 	qsort(raw, nraw, sizeof(*raw), cmp_rawop);
 	for (size_t i = 0; i < nraw; i++)
 		thread_of(&c, raw[i].tid, raw[i].tgid, raw[i].prio);
+	if (calibrate(&c, first_id, last_id) < 0)
+		goto out;
 	if (load_offcpu(&c, first_id, last_id) < 0)
 		goto out;
 	for (size_t i = 0; i < nraw; i++) {
@@ -801,6 +1017,8 @@ int fl_opstream_load(sqlite3 *db, int64_t capture_id, struct fl_model_input *in,
 			writer_op(&c, &raw[i], t, p);
 	}
 	resolve_slots(&c);
+	if (cached_files(&c, first_id, last_id) < 0)
+		goto out;
 	in->mm_forked = fl_calloc(in->nmm ? in->nmm : 1, sizeof(*in->mm_forked));
 	for (size_t i = 0; i < c.nprocs; i++)
 		in->mm_forked[c.procs[i].mm] = c.procs[i].forked;
@@ -940,7 +1158,7 @@ int fl_opstream_load(sqlite3 *db, int64_t capture_id, struct fl_model_input *in,
 
 		if (pages && pages <= 1u << 20) {	/* 0 (off) the model cannot express */
 			info->ra_header_pages = (uint32_t)pages;
-			if (!in->ra_pages) {
+			if (!in->ra_pages || getenv("FL_RA_HEADER")) {
 				in->ra_pages = (uint32_t)pages;
 				info->ra_pages = (uint32_t)pages;
 			}

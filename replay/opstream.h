@@ -26,6 +26,11 @@ struct fl_opstream_info {
 	uint32_t ra_pages;		/* pages: readahead window the model uses (inferred from
 					 * block read sizes, else ra_header_pages), 0 none */
 	uint32_t ra_header_pages;	/* pages: the device's read_ahead_kb from the header, 0 none */
+	uint64_t reclaim_page_ns;	/* ns: CPU per page reclaimed, measured (0: default) */
+	uint64_t reclaim_pages;		/* pages the measured reclaim episodes freed */
+	uint64_t ra_page_ns;		/* ns: per page inserted by readahead, measured (0: default) */
+	uint64_t ra_page_samples;	/* gaps between inserts it is the median of */
+	uint64_t files_cached;		/* files the model starts with in the cache */
 	uint64_t span_ns;		/* first to last event */
 };
 

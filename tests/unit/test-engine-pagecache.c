@@ -247,3 +247,35 @@ FL_TEST(engine_pagecache_many_folios)
 	CHECK_EQ_U64(pc.stats.evicted, 15000);
 	fl_pagecache_release(&pc);
 }
+
+FL_TEST(engine_pagecache_foreign_outside_capacity)
+{
+	struct fl_pagecache pc;
+	struct fl_folio *f;
+
+	pc_setup(&pc, 2);
+	for (uint64_t i = 0; i < 100; i++)
+		CHECK(fl_pagecache_add_foreign(&pc, 7, i, 0) != NULL);
+	CHECK(fl_pagecache_add_foreign(&pc, 7, 3, 0) == NULL);	/* already there */
+	CHECK_EQ_U64(pc.foreign, 100);
+	CHECK_EQ_U64(pc.resident, 0);
+	/* the charged pages compete for the capacity among themselves only */
+	read_in(&pc, 1, 0, 10);
+	read_in(&pc, 1, 1, 20);
+	read_in(&pc, 1, 2, 30);
+	CHECK_EQ_U64(pc.resident, 2);
+	CHECK_EQ_U64(pc.stats.evicted, 1);
+	CHECK(fl_pagecache_peek(&pc, 1, 0) == NULL);
+	for (uint64_t i = 0; i < 100; i++)
+		CHECK_EQ_U64(fl_folio_state(fl_pagecache_peek(&pc, 7, i)), FL_FOLIO_UPTODATE_UNLOCKED);
+	/* touching one does not put it on the LRU; removing one keeps the LRU intact */
+	f = fl_pagecache_lookup(&pc, 7, 5);
+	fl_pagecache_touch(&pc, f);
+	CHECK(fl_pagecache_remove(&pc, f, 40));
+	CHECK_EQ_U64(pc.foreign, 99);
+	CHECK(fl_pagecache_peek(&pc, 7, 5) == NULL);
+	read_in(&pc, 1, 3, 50);
+	CHECK_EQ_U64(pc.resident, 2);
+	CHECK(fl_pagecache_peek(&pc, 1, 1) == NULL && fl_pagecache_peek(&pc, 1, 2) != NULL);
+	fl_pagecache_release(&pc);
+}
