@@ -1158,7 +1158,7 @@ int fl_opstream_load(sqlite3 *db, int64_t capture_id, struct fl_model_input *in,
 
 		if (pages && pages <= 1u << 20) {	/* 0 (off) the model cannot express */
 			info->ra_header_pages = (uint32_t)pages;
-			if (!in->ra_pages || getenv("FL_RA_HEADER")) {
+			if (!in->ra_pages) {
 				in->ra_pages = (uint32_t)pages;
 				info->ra_pages = (uint32_t)pages;
 			}
