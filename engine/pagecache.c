@@ -331,8 +331,9 @@ struct fl_folio *fl_pagecache_lookup(struct fl_pagecache *pc, uint32_t file, uin
 	return f;
 }
 
-struct fl_folio *fl_pagecache_add(struct fl_pagecache *pc, uint32_t file, uint64_t index,
-				  bool locked, uint64_t now)
+/* A new folio in the hash (not yet on the LRU or counted), or NULL if (file, index) is there. */
+static struct fl_folio *insert(struct fl_pagecache *pc, uint32_t file, uint64_t index,
+			       uint32_t flags, uint64_t now)
 {
 	struct fl_folio *f;
 
@@ -346,12 +347,22 @@ struct fl_folio *fl_pagecache_add(struct fl_pagecache *pc, uint32_t file, uint64
 	f->file = file;
 	f->index = index;
 	f->in_cache = 1;
+	f->flags = flags;
 	f->t_added = now;
-	if (locked)
-		f->flags = FL_FOLIO_LOCKED | FL_FOLIO_READ_IO;
+	table_put(pc, f->slot);
+	return f;
+}
+
+struct fl_folio *fl_pagecache_add(struct fl_pagecache *pc, uint32_t file, uint64_t index,
+				  bool locked, uint64_t now)
+{
+	struct fl_folio *f = insert(pc, file, index,
+				    locked ? FL_FOLIO_LOCKED | FL_FOLIO_READ_IO : 0, now);
+
+	if (!f)
+		return NULL;
 	if (shadow_take(pc, file, index))
 		f->flags |= FL_FOLIO_WORKINGSET;
-	table_put(pc, f->slot);
 	lru_push_head(pc, f);
 	pc->resident++;
 	pc->stats.added++;
@@ -368,22 +379,12 @@ struct fl_folio *fl_pagecache_add(struct fl_pagecache *pc, uint32_t file, uint64
 struct fl_folio *fl_pagecache_add_foreign(struct fl_pagecache *pc, uint32_t file, uint64_t index,
 					  uint64_t now)
 {
-	struct fl_folio *f;
+	struct fl_folio *f = insert(pc, file, index, FL_FOLIO_UPTODATE | FL_FOLIO_FOREIGN, now);
 
-	if (fl_pagecache_peek(pc, file, index)) {
-		pc->stats.anomalies++;
-		return NULL;
+	if (f) {
+		f->t_uptodate = now;
+		pc->foreign++;
 	}
-	if (2 * (pc->resident + pc->foreign + 1) > (uint64_t)pc->table_mask + 1)
-		table_grow(pc);
-	f = slot_alloc(pc);
-	f->file = file;
-	f->index = index;
-	f->in_cache = 1;
-	f->flags = FL_FOLIO_UPTODATE | FL_FOLIO_FOREIGN;
-	f->t_added = f->t_uptodate = now;
-	table_put(pc, f->slot);
-	pc->foreign++;
 	return f;
 }
 

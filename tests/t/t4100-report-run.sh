@@ -147,7 +147,9 @@ fi
 ok "anonmix: captured ($(cat "$TMP/am.out")) and replayed"
 # Bounds measured on this machine (replay/README.md "Fidelity", nine captures) with headroom;
 # the issue's targets are 25% on counts and a factor of 2 on the wait percentiles. Small counts
-# (retry_drop is 7 here: the loader's major faults) are bounded absolutely. path_vma_retry_mmap
+# are bounded absolutely: retry_drop is 0-1 here (it was 7 while exec's mmap_lock rounds were
+# read as retries of the thread's last fault, and the model read the loader's cached files from
+# its device: both fixed, so the slack is 5). path_vma_retry_mmap
 # is a known miss (README: a race whose captured count itself varies 1-41), bounded only so
 # that it cannot grow unnoticed. Percentiles: the trace shows ~0.3 µs for an uncontended
 # acquisition that the model counts as 0, so the factor applies above a 1 µs floor. The write
@@ -161,7 +163,7 @@ def rel(k):
     c, m = v[k]['capture'], v[k]['model']
     return c, m, (m - c) / c if c else (0.0 if m == c else float('inf'))
 for k, bound, slack in (('path_vma', 0.01, 0), ('path_mmap', 0.05, 5), ('path_vma_retry_vma', 0, 5),
-                        ('retry_drop', 0.25, 30), ('mmap_read_acq', 0.05, 0),
+                        ('retry_drop', 0.25, 5), ('mmap_read_acq', 0.05, 0),
                         ('mmap_write_acq', 0.05, 0), ('fork_count', 0, 0),
                         ('fork_hold_us', 0.25, 0), ('makespan_us', 0.05, 0)):
     c, m, e = rel(k)
