@@ -26,7 +26,8 @@
 
 static const char usage_text[] =
 	"usage: faultlab replay --model [--policy P[,P...]] [--arch A[,A...]] [--kernel V]\n"
-	"                       [--memcg-limit BYTES] [--cpus N] [--seed N] [--db DB]\n"
+	"                       [--memcg-limit BYTES] [--cpus N] [--readahead KB|device]\n"
+	"                       [--seed N] [--db DB]\n"
 	"                       [--format text|json] [--validate] [CAPTURE]\n"
 	"       faultlab replay --model --explain-arch A [--kernel V]\n\n"
 	"Replays the captured work of CAPTURE (a capture id in DB, or a .flc / trace.dat\n"
@@ -44,6 +45,9 @@ static const char usage_text[] =
 	"  -m, --memcg-limit B   page-cache capacity in bytes (K/M/G suffix; default: the\n"
 	"                        capture's memory cgroup limit, else unlimited)\n"
 	"  -c, --cpus N          CPUs (default: the capture's)\n"
+	"  -r, --readahead W     readahead window in KiB, or 'device': the read_ahead_kb the\n"
+	"                        capture recorded for the faulted files' device (default:\n"
+	"                        inferred from the capture's block read sizes)\n"
 	"  -s, --seed N          seed of the I/O latency draws (default 1)\n"
 	"  -d, --db DB           database (default faultlab.db)\n"
 	"  -f, --format FMT      text (default) or json\n"
@@ -61,6 +65,8 @@ struct opts {
 	const char *policies, *arches, *kernel, *db, *format, *explain, *capture;
 	uint64_t memcg, seed;
 	uint32_t cpus;
+	uint32_t ra_kb;			/* --readahead KiB, 0 = default */
+	bool ra_device;			/* --readahead device */
 	bool model, validate;
 };
 
@@ -387,6 +393,16 @@ static int run_model(const struct opts *o)
 		goto fail;
 	if (o->cpus)
 		in.ncpus = o->cpus;
+	if (o->ra_device && !info.ra_header_pages) {
+		fprintf(stderr, "faultlab replay: capture %lld recorded no read_ahead_kb for the "
+			"faulted files' device; say --readahead KB\n", (long long)cap);
+		goto out;
+	}
+	if (o->ra_device)
+		in.ra_pages = info.ra_header_pages;
+	else if (o->ra_kb)
+		in.ra_pages = (uint32_t)(((uint64_t)o->ra_kb << 10) >> in.page_shift) ?
+			      (uint32_t)(((uint64_t)o->ra_kb << 10) >> in.page_shift) : 1;
 	if (o->memcg)
 		in.capacity_pages = o->memcg >> in.page_shift;
 	else if (info.memcg_limit_bytes)
@@ -510,6 +526,7 @@ int cmd_replay(int argc, char **argv)
 		{ "kernel", required_argument, NULL, 'k' },
 		{ "memcg-limit", required_argument, NULL, 'm' },
 		{ "cpus", required_argument, NULL, 'c' },
+		{ "readahead", required_argument, NULL, 'r' },
 		{ "seed", required_argument, NULL, 's' },
 		{ "db", required_argument, NULL, 'd' },
 		{ "format", required_argument, NULL, 'f' },
@@ -523,7 +540,7 @@ int cmd_replay(int argc, char **argv)
 	int c;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "p:a:k:m:c:s:d:f:Ve:h", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "p:a:k:m:c:r:s:d:f:Ve:h", lo, NULL)) != -1) {
 		char *e;
 
 		switch (c) {
@@ -543,6 +560,18 @@ int cmd_replay(int argc, char **argv)
 			o.cpus = (uint32_t)strtoul(optarg, &e, 10);
 			if (*e || !o.cpus || o.cpus > 65536) {
 				fprintf(stderr, "faultlab replay: bad --cpus '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case 'r':
+			if (!strcmp(optarg, "device")) {
+				o.ra_device = true;
+				break;
+			}
+			o.ra_kb = (uint32_t)strtoul(optarg, &e, 10);
+			if (*e || !o.ra_kb || o.ra_kb > (1u << 22)) {
+				fprintf(stderr, "faultlab replay: bad --readahead '%s' (KiB, e.g. 128, "
+					"or 'device')\n", optarg);
 				return 2;
 			}
 			break;

@@ -1836,8 +1836,11 @@ int fl_model_run(const struct fl_model_input *in, uint32_t policy, uint64_t seed
 			cw = s.now - t->t_runnable;
 			if (!t->on_cpu) {
 				t->on_cpu = true;
+				/* only the part inside the window: a thread already runnable
+				 * when its I/O completed queued from before the window opened */
 				if (t->f.win_open)
-					t->f.win_cpu += cw;
+					t->f.win_cpu += t->t_runnable >= t->f.win_start ? cw :
+							s.now - t->f.win_start;
 			}
 			t->runnable = false;
 			t->t_runnable = s.now;
