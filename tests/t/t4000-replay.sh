@@ -59,9 +59,16 @@ assert runs[0]['policy'] == 'mainline' and runs[0]['arch'] == 'x86_64'
 assert runs[0]['kernel'] == '6.18'
 " 2>"$TMP/py"; then ok "trace.dat: 9 policies, JSON shape"
 	else not_ok "trace.dat: JSON shape" "$(cat "$TMP/err" "$TMP/py"; head -c 300 "$TMP/td.json")"; fi
+	"$FAULTLAB" replay --model --policy mainline --readahead 256 --db "$TMP/td.db" \
+		>"$TMP/ra.out" 2>"$TMP/err" && grep -q "readahead 64 pages" "$TMP/ra.out" &&
+		ok "trace.dat: --readahead 256 (KiB) runs a 64-page window" ||
+		not_ok "trace.dat: --readahead" "$(cat "$TMP/err"; grep readahead "$TMP/ra.out")"
+	"$FAULTLAB" replay --model --readahead 0 --db "$TMP/td.db" >/dev/null 2>"$TMP/err"
+	[ $? = 2 ] && grep -q "bad --readahead '0'" "$TMP/err" && ok "--readahead 0 exits 2" ||
+		not_ok "--readahead 0 exits 2" "$(cat "$TMP/err")"
 	n=$(sqlite3 "$TMP/td.db" "SELECT count(*) FROM replay_run")
 	m=$(sqlite3 "$TMP/td.db" "SELECT count(DISTINCT run) FROM metric")
-	[ "$n" = 9 ] && [ "$m" = 9 ] && ok "trace.dat: runs and metrics stored" ||
+	[ "$n" = 10 ] && [ "$m" = 10 ] && ok "trace.dat: runs and metrics stored" ||
 		not_ok "trace.dat: stored" "runs $n metric runs $m"
 else
 	skip "trace.dat" "no golden trace.dat"
