@@ -31,8 +31,10 @@ void fl_cpu_release(struct fl_cpu *cpu)
 {
 	free(cpu->rq_tid);
 	free(cpu->rq_t);
+	free(cpu->rq_woke);
 	cpu->rq_tid = NULL;
 	cpu->rq_t = NULL;
+	cpu->rq_woke = NULL;
 	cpu->rq_n = cpu->rq_cap = 0;
 }
 
@@ -44,9 +46,9 @@ static void account(struct fl_cpu *cpu, uint64_t now)
 		cpu->t_last = now;
 }
 
-bool fl_cpu_get(struct fl_cpu *cpu, uint32_t tid, uint64_t now)
+static bool enqueue(struct fl_cpu *cpu, uint32_t tid, uint64_t now, bool woke)
 {
-	size_t i;
+	size_t pos, i;
 
 	account(cpu, now);
 	cpu->stats.runs++;
@@ -58,25 +60,55 @@ bool fl_cpu_get(struct fl_cpu *cpu, uint32_t tid, uint64_t now)
 		size_t ncap = cpu->rq_cap ? 2 * cpu->rq_cap : 64;
 		uint32_t *nt = fl_malloc(ncap * sizeof(*nt));
 		uint64_t *ns = fl_malloc(ncap * sizeof(*ns));
+		uint8_t *nw = fl_malloc(ncap * sizeof(*nw));
 
 		for (size_t k = 0; k < cpu->rq_n; k++) {
 			nt[k] = cpu->rq_tid[(cpu->rq_head + k) % cpu->rq_cap];
 			ns[k] = cpu->rq_t[(cpu->rq_head + k) % cpu->rq_cap];
+			nw[k] = cpu->rq_woke[(cpu->rq_head + k) % cpu->rq_cap];
 		}
 		free(cpu->rq_tid);
 		free(cpu->rq_t);
+		free(cpu->rq_woke);
 		cpu->rq_tid = nt;
 		cpu->rq_t = ns;
+		cpu->rq_woke = nw;
 		cpu->rq_head = 0;
 		cpu->rq_cap = ncap;
 	}
-	i = (cpu->rq_head + cpu->rq_n++) % cpu->rq_cap;
+	/* position: the end, or (woke) after the last queued wake-up */
+	pos = cpu->rq_n;
+	if (woke) {
+		pos = 0;
+		while (pos < cpu->rq_n && cpu->rq_woke[(cpu->rq_head + pos) % cpu->rq_cap])
+			pos++;
+	}
+	for (size_t k = cpu->rq_n; k > pos; k--) {
+		size_t to = (cpu->rq_head + k) % cpu->rq_cap, from = (cpu->rq_head + k - 1) % cpu->rq_cap;
+
+		cpu->rq_tid[to] = cpu->rq_tid[from];
+		cpu->rq_t[to] = cpu->rq_t[from];
+		cpu->rq_woke[to] = cpu->rq_woke[from];
+	}
+	i = (cpu->rq_head + pos) % cpu->rq_cap;
+	cpu->rq_n++;
 	cpu->rq_tid[i] = tid;
 	cpu->rq_t[i] = now;
+	cpu->rq_woke[i] = woke;
 	cpu->stats.waits++;
 	if (cpu->rq_n > cpu->stats.max_runq)
 		cpu->stats.max_runq = cpu->rq_n;
 	return false;
+}
+
+bool fl_cpu_get(struct fl_cpu *cpu, uint32_t tid, uint64_t now)
+{
+	return enqueue(cpu, tid, now, false);
+}
+
+bool fl_cpu_get_woken(struct fl_cpu *cpu, uint32_t tid, uint64_t now)
+{
+	return enqueue(cpu, tid, now, true);
 }
 
 uint32_t fl_cpu_put(struct fl_cpu *cpu, uint64_t now, uint64_t *waited)

@@ -28,6 +28,7 @@ struct fl_cpu {
 	uint32_t busy;			/* CPUs running a thread */
 	uint32_t *rq_tid;		/* ring buffer: waiting threads */
 	uint64_t *rq_t;			/* ns: when each started waiting */
+	uint8_t *rq_woke;		/* 1: queued by a wake-up (ahead of preempted ones) */
 	size_t rq_head, rq_n, rq_cap;	/* ring head, length, size */
 	uint64_t t_last;		/* ns: last accounting point */
 	struct fl_cpu_stats stats;
@@ -37,6 +38,15 @@ void fl_cpu_init(struct fl_cpu *cpu, uint32_t ncpus);
 void fl_cpu_release(struct fl_cpu *cpu);
 /* A thread wants to run: true = it has a CPU now; false = queued FIFO. */
 bool fl_cpu_get(struct fl_cpu *cpu, uint32_t tid, uint64_t now);
+/*
+ * A thread that slept wants to run: as fl_cpu_get, but queued ahead of the
+ * threads that were put back by their time slice (behind earlier wake-ups):
+ * the scheduler places a waking task by its lag, ahead of tasks that used
+ * their share (kernel/sched/fair.c place_entity; CFS gave sleepers up to half
+ * a latency period of credit), so an I/O waiter does not queue behind every
+ * CPU-bound task.
+ */
+bool fl_cpu_get_woken(struct fl_cpu *cpu, uint32_t tid, uint64_t now);
 /* A thread stops running (sleeps, ends): the CPU goes to the next queued thread, whose tid
  * is returned with *waited its queueing time in ns, else FL_TID_NONE. */
 uint32_t fl_cpu_put(struct fl_cpu *cpu, uint64_t now, uint64_t *waited);

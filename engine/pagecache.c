@@ -57,6 +57,7 @@ void fl_pagecache_cfg_default(struct fl_pagecache_cfg *cfg)
 	cfg->capacity_pages = 0;
 	cfg->fault_around_pages = 16;
 	cfg->ra_pages = 32;
+	cfg->two_lists = false;
 }
 
 void fl_pagecache_init(struct fl_pagecache *pc, const struct fl_pagecache_cfg *cfg)
@@ -68,6 +69,7 @@ void fl_pagecache_init(struct fl_pagecache *pc, const struct fl_pagecache_cfg *c
 		fl_pagecache_cfg_default(&pc->cfg);
 	pc->free_slot = FL_NIL;
 	pc->lru_head = pc->lru_tail = FL_NIL;
+	pc->act_head = pc->act_tail = FL_NIL;
 	pc->table_mask = 1023;
 	pc->table = fl_malloc((pc->table_mask + 1) * sizeof(*pc->table));
 	memset(pc->table, 0xff, (pc->table_mask + 1) * sizeof(*pc->table));
@@ -164,33 +166,71 @@ static void table_del(struct fl_pagecache *pc, uint32_t i)
 
 /* ---- LRU ---- */
 
+/* The list a folio is on: the active one with FL_FOLIO_ACTIVE, else the (inactive) LRU. */
+static void lru_ends(struct fl_pagecache *pc, const struct fl_folio *f, uint32_t **head,
+		     uint32_t **tail)
+{
+	bool act = f->flags & FL_FOLIO_ACTIVE;
+
+	*head = act ? &pc->act_head : &pc->lru_head;
+	*tail = act ? &pc->act_tail : &pc->lru_tail;
+}
+
 static void lru_unlink(struct fl_pagecache *pc, struct fl_folio *f)
 {
+	uint32_t *head, *tail;
+
+	lru_ends(pc, f, &head, &tail);
 	if (f->lru_prev != FL_NIL)
 		slot_folio(pc, f->lru_prev)->lru_next = f->lru_next;
 	else
-		pc->lru_head = f->lru_next;
+		*head = f->lru_next;
 	if (f->lru_next != FL_NIL)
 		slot_folio(pc, f->lru_next)->lru_prev = f->lru_prev;
 	else
-		pc->lru_tail = f->lru_prev;
+		*tail = f->lru_prev;
 	f->lru_prev = f->lru_next = FL_NIL;
+	if (f->flags & FL_FOLIO_ACTIVE)
+		pc->nr_active--;
 }
 
 static void lru_push_head(struct fl_pagecache *pc, struct fl_folio *f)
 {
+	uint32_t *head, *tail;
+
+	lru_ends(pc, f, &head, &tail);
 	f->lru_prev = FL_NIL;
-	f->lru_next = pc->lru_head;
-	if (pc->lru_head != FL_NIL)
-		slot_folio(pc, pc->lru_head)->lru_prev = f->slot;
+	f->lru_next = *head;
+	if (*head != FL_NIL)
+		slot_folio(pc, *head)->lru_prev = f->slot;
 	else
-		pc->lru_tail = f->slot;
-	pc->lru_head = f->slot;
+		*tail = f->slot;
+	*head = f->slot;
+	if (f->flags & FL_FOLIO_ACTIVE)
+		pc->nr_active++;
+}
+
+/* Moves f to the head of the active (active true) or inactive list. */
+static void lru_move(struct fl_pagecache *pc, struct fl_folio *f, bool active)
+{
+	lru_unlink(pc, f);
+	if (active)
+		f->flags |= FL_FOLIO_ACTIVE;
+	else
+		f->flags &= ~FL_FOLIO_ACTIVE;
+	lru_push_head(pc, f);
 }
 
 void fl_pagecache_touch(struct fl_pagecache *pc, struct fl_folio *f)
 {
-	if (!f->in_cache || pc->lru_head == f->slot || (f->flags & FL_FOLIO_FOREIGN))
+	if (!f->in_cache || (f->flags & FL_FOLIO_FOREIGN))
+		return;
+	if (pc->cfg.two_lists) {
+		/* the hardware sets the PTE's accessed bit; reclaim reads it (below) */
+		f->flags |= FL_FOLIO_YOUNG;
+		return;
+	}
+	if (pc->lru_head == f->slot)
 		return;
 	lru_unlink(pc, f);
 	lru_push_head(pc, f);
@@ -245,19 +285,16 @@ static void drop(struct fl_pagecache *pc, struct fl_folio *f)
 
 /*
  * Shadow entries: the kernel leaves a shadow in the page cache for an evicted
- * folio, and workingset_refault() gives the refaulting folio PG_workingset when
- * the shadow says it had been active and its refault distance is recent
- * (mm/workingset.c). The engine has one LRU list, no active list and no
- * refault distances, so it keeps the simplest form: a refault (an insertion at
- * an index this cache evicted) is PG_workingset. Under a thrash inside a memory
- * cgroup, the case the model replays, refaults are recent and their folios were
- * activated on the previous refault and deactivated (PG_workingset set) before
- * eviction, so this is the steady state; a first eviction is counted too early.
+ * folio holding the memcg's eviction counter then, and workingset_refault()
+ * (mm/workingset.c) compares the refault distance — evictions since — with the
+ * workingset (the file LRU pages): a refault within it is activated at once
+ * (folio_set_active) and gets PG_workingset. Here the stamp is stats.evicted + 1
+ * at the eviction. Without cfg.two_lists every refault is PG_workingset and
+ * nothing is activated (one list): under a thrash inside a memory cgroup,
+ * the case the model replays, refaults are recent, so that is the steady state.
  */
 static void shadow_set(struct fl_pagecache *pc, uint32_t file, uint64_t index)
 {
-	uint64_t w = index / 64;
-
 	if (file >= pc->nshadow) {
 		uint32_t n = file + 1;
 
@@ -269,47 +306,136 @@ static void shadow_set(struct fl_pagecache *pc, uint32_t file, uint64_t index)
 		}
 		pc->nshadow = n;
 	}
-	if (w >= pc->shadow_words[file]) {
-		uint64_t n = 2 * (w + 1);
+	if (index >= pc->shadow_words[file]) {
+		uint64_t n = 2 * (index + 1);
 
-		pc->shadow[file] = fl_realloc(pc->shadow[file], n * sizeof(uint64_t));
+		pc->shadow[file] = fl_realloc(pc->shadow[file], n * sizeof(uint32_t));
 		memset(pc->shadow[file] + pc->shadow_words[file], 0,
-		       (n - pc->shadow_words[file]) * sizeof(uint64_t));
+		       (n - pc->shadow_words[file]) * sizeof(uint32_t));
 		pc->shadow_words[file] = n;
 	}
-	pc->shadow[file][w] |= 1ull << (index % 64);
+	pc->shadow[file][index] = (uint32_t)(pc->stats.evicted + 1);
 }
 
-/* Takes the shadow of (file, index): true if there was one (a refault). */
-static bool shadow_take(struct fl_pagecache *pc, uint32_t file, uint64_t index)
+/* Takes the shadow of (file, index): 0 if none, else its stamp (a refault). */
+static uint32_t shadow_take(struct fl_pagecache *pc, uint32_t file, uint64_t index)
 {
-	uint64_t w = index / 64, bit = 1ull << (index % 64);
+	uint32_t stamp;
 
-	if (file >= pc->nshadow || w >= pc->shadow_words[file] || !(pc->shadow[file][w] & bit))
-		return false;
-	pc->shadow[file][w] &= ~bit;
-	return true;
+	if (file >= pc->nshadow || index >= pc->shadow_words[file])
+		return 0;
+	stamp = pc->shadow[file][index];
+	pc->shadow[file][index] = 0;
+	return stamp;
 }
 
-/* Evict least recently used evictable folios while over capacity. */
-static void reclaim(struct fl_pagecache *pc, uint64_t now)
+static void evict(struct fl_pagecache *pc, struct fl_folio *f, uint64_t now)
+{
+	if (pc->on_evict)
+		pc->on_evict(pc->evict_ctx, f, now);
+	pc->stats.evicted++;
+	shadow_set(pc, f->file, f->index);
+	drop(pc, f);
+}
+
+/*
+ * The kernel's two-list reclaim of file folios in a memory cgroup
+ * (mm/vmscan.c shrink_lruvec): while the inactive list is smaller than the
+ * active one (inactive_is_low, ratio 1 below 1 GiB) the active tail is
+ * deactivated (shrink_active_list: referenced file folios are deactivated
+ * too unless they are executable, and their accessed bits are cleared);
+ * the inactive tail is then reclaimed (shrink_folio_list ->
+ * folio_check_references): accessed and already PG_referenced -> activated;
+ * accessed once -> PG_referenced, kept (rotated); not accessed -> evicted.
+ * Folios that cannot be reclaimed (locked, under writeback, referenced,
+ * waited on) are passed over. Scans at most twice the resident pages.
+ */
+static void reclaim_two_lists(struct fl_pagecache *pc, uint64_t target, uint64_t now)
+{
+	uint64_t budget = 2 * (pc->resident + 16);
+	uint32_t s = pc->lru_tail;
+
+	while (pc->resident > target && budget--) {
+		struct fl_folio *f;
+
+		if (pc->nr_active > pc->resident - pc->nr_active && pc->act_tail != FL_NIL) {
+			f = slot_folio(pc, pc->act_tail);
+			f->flags &= ~FL_FOLIO_YOUNG;
+			lru_move(pc, f, false);
+			pc->stats.deactivated++;
+			s = pc->lru_tail;
+			continue;
+		}
+		if (s == FL_NIL) {
+			if (pc->act_tail == FL_NIL)
+				break;
+			/* everything inactive is pinned: age the active list */
+			f = slot_folio(pc, pc->act_tail);
+			f->flags &= ~FL_FOLIO_YOUNG;
+			lru_move(pc, f, false);
+			pc->stats.deactivated++;
+			s = pc->lru_tail;
+			continue;
+		}
+		f = slot_folio(pc, s);
+		s = f->lru_prev;
+		if (!evictable(f)) {
+			if (pc->cfg.rotate_busy)
+				lru_move(pc, f, false);		/* keep: back at the head */
+			continue;
+		}
+		if (f->flags & FL_FOLIO_YOUNG) {
+			f->flags &= ~FL_FOLIO_YOUNG;
+			if (f->flags & FL_FOLIO_REFERENCED) {
+				f->flags &= ~FL_FOLIO_REFERENCED;
+				lru_move(pc, f, true);
+				pc->stats.activated++;
+			} else {
+				f->flags |= FL_FOLIO_REFERENCED;
+				lru_move(pc, f, false);
+				pc->stats.rotated++;
+			}
+			continue;
+		}
+		evict(pc, f, now);
+	}
+}
+
+/* Evict least recently used evictable folios until at most target pages are resident. */
+static void reclaim_to(struct fl_pagecache *pc, uint64_t target, uint64_t now)
 {
 	uint32_t s = pc->lru_tail;
 
-	if (!pc->cfg.capacity_pages)
+	if (pc->cfg.two_lists) {
+		reclaim_two_lists(pc, target, now);
 		return;
-	while (pc->resident > pc->cfg.capacity_pages && s != FL_NIL) {
+	}
+	uint64_t budget = 2 * (pc->resident + 16);
+
+	while (pc->resident > target && s != FL_NIL && budget--) {
 		struct fl_folio *f = slot_folio(pc, s);
 
 		s = f->lru_prev;
-		if (!evictable(f))
+		if (!evictable(f)) {
+			/* shrink_folio_list cannot take it (locked under I/O, writeback,
+			 * in use): it goes back at the head of the list (keep ->
+			 * move_folios_to_lru), so a readahead window scanned while its read
+			 * is in flight is the newest when the read completes */
+			if (pc->cfg.rotate_busy && pc->lru_head != f->slot) {
+				lru_unlink(pc, f);
+				lru_push_head(pc, f);
+			}
 			continue;
-		if (pc->on_evict)
-			pc->on_evict(pc->evict_ctx, f, now);
-		pc->stats.evicted++;
-		shadow_set(pc, f->file, f->index);
-		drop(pc, f);
+		}
+		evict(pc, f, now);
 	}
+}
+
+/* Evict while over capacity. */
+static void reclaim(struct fl_pagecache *pc, uint64_t now)
+{
+	if (pc->cfg.capacity_pages)
+		reclaim_to(pc, pc->cfg.capacity_pages, now);
 }
 
 struct fl_folio *fl_pagecache_peek(const struct fl_pagecache *pc, uint32_t file, uint64_t index)
@@ -356,13 +482,29 @@ static struct fl_folio *insert(struct fl_pagecache *pc, uint32_t file, uint64_t 
 struct fl_folio *fl_pagecache_add(struct fl_pagecache *pc, uint32_t file, uint64_t index,
 				  bool locked, uint64_t now)
 {
-	struct fl_folio *f = insert(pc, file, index,
-				    locked ? FL_FOLIO_LOCKED | FL_FOLIO_READ_IO : 0, now);
+	struct fl_folio *f;
+	uint32_t stamp;
 
+	if (pc->cfg.strict && pc->cfg.capacity_pages && !fl_pagecache_peek(pc, file, index) &&
+	    pc->resident + 1 > pc->cfg.capacity_pages) {
+		/* try_charge_memcg: reclaim first; no room -> the charge fails */
+		reclaim_to(pc, pc->cfg.capacity_pages - 1, now);
+		if (pc->resident + 1 > pc->cfg.capacity_pages) {
+			pc->stats.charge_failed++;
+			return NULL;
+		}
+	}
+	f = insert(pc, file, index, locked ? FL_FOLIO_LOCKED | FL_FOLIO_READ_IO : 0, now);
 	if (!f)
 		return NULL;
-	if (shadow_take(pc, file, index))
+	stamp = shadow_take(pc, file, index);
+	if (stamp)
 		f->flags |= FL_FOLIO_WORKINGSET;
+	/* workingset_refault: a refault distance within the file LRU activates */
+	if (stamp && pc->cfg.two_lists && (uint32_t)(pc->stats.evicted + 1) - stamp <= pc->resident) {
+		f->flags |= FL_FOLIO_ACTIVE;
+		pc->stats.activated++;
+	}
 	lru_push_head(pc, f);
 	pc->resident++;
 	pc->stats.added++;
@@ -598,6 +740,8 @@ size_t fl_pagecache_readahead(struct fl_pagecache *pc, uint32_t file, uint64_t s
 		if (fl_pagecache_peek(pc, file, i))
 			continue;
 		f = fl_pagecache_add(pc, file, i, true, now);
+		if (!f)
+			break;		/* the charge failed: read what is there */
 		if (i == mark)
 			f->flags |= FL_FOLIO_READAHEAD;
 		out[n++] = f;

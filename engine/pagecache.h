@@ -31,6 +31,10 @@
 #define FL_FOLIO_WORKINGSET	0x20	/* PG_workingset: inserted where this cache evicted one */
 #define FL_FOLIO_FOREIGN	0x40	/* cached before the run and charged elsewhere: uptodate,
 					 * never on the LRU, not counted against the capacity */
+#define FL_FOLIO_ACTIVE		0x80	/* PG_active: on the active list (cfg.two_lists) */
+#define FL_FOLIO_YOUNG		0x100	/* accessed since reclaim last looked (young PTE or
+					 * folio_mark_accessed; cfg.two_lists) */
+#define FL_FOLIO_REFERENCED	0x200	/* PG_referenced: kept once by reclaim (cfg.two_lists) */
 
 /* The states of §1's enum folio_state, derived from the flags. */
 enum fl_folio_state {
@@ -78,7 +82,11 @@ struct fl_pagecache_stats {
 	uint64_t lookups, hits, misses;	/* fl_pagecache_lookup calls */
 	uint64_t added;			/* folios inserted */
 	uint64_t evicted;		/* folios reclaimed by the LRU */
+	uint64_t activated;		/* refaults and twice-referenced folios made active */
+	uint64_t deactivated;		/* active folios moved to the inactive list */
+	uint64_t rotated;		/* referenced inactive folios kept by reclaim */
 	uint64_t over_capacity;		/* insertions left over capacity (all pinned) */
+	uint64_t charge_failed;		/* insertions refused (cfg.strict) */
 	uint64_t resident_max;		/* pages */
 	uint64_t fault_around_mapped;	/* pages mapped by fault-around */
 	uint64_t readahead_pages;	/* pages created by readahead */
@@ -89,6 +97,12 @@ struct fl_pagecache_cfg {
 	uint64_t capacity_pages;	/* pages: memcg limit; 0 = unlimited */
 	uint32_t fault_around_pages;	/* fault_around_bytes / page size (16 = 64 KiB) */
 	uint32_t ra_pages;		/* readahead window in pages (32 = 128 KiB) */
+	bool two_lists;			/* the kernel's active/inactive file LRU (see
+					 * pagecache.c); false: one list, touch = move to head */
+	bool rotate_busy;		/* reclaim moves folios it cannot take to the head */
+	bool strict;			/* charge as the memory cgroup does: an insertion that
+					 * reclaim cannot make room for fails (NULL; readahead
+					 * stops there); false: it goes over the capacity */
 };
 
 typedef void (*fl_evict_fn)(void *ctx, const struct fl_folio *f, uint64_t now);
@@ -103,10 +117,14 @@ struct fl_pagecache {
 	uint32_t table_mask;		/* table size - 1 */
 	uint64_t resident;		/* pages in the cache on the LRU (charged) */
 	uint64_t foreign;		/* FL_FOLIO_FOREIGN pages in the cache */
-	uint32_t lru_head, lru_tail;	/* most / least recently used slot */
+	uint32_t lru_head, lru_tail;	/* most / least recently used slot (the inactive list
+					 * with cfg.two_lists) */
+	uint32_t act_head, act_tail;	/* the active list (cfg.two_lists) */
+	uint64_t nr_active;		/* pages on the active list */
 	struct fl_folio_waiter *woken_head, *woken_tail;
-	uint64_t **shadow;		/* [file] bitmap of evicted, not yet refaulted indexes */
-	uint64_t *shadow_words;		/* [file] words in shadow[file] */
+	uint32_t **shadow;		/* [file][index] eviction stamp (stats.evicted + 1 when
+					 * it was evicted) of evicted, not yet refaulted pages */
+	uint64_t *shadow_words;		/* [file] entries in shadow[file] */
 	uint32_t nshadow;		/* files with a shadow slot */
 	fl_evict_fn on_evict;		/* called per eviction, may be NULL */
 	void *evict_ctx;
@@ -125,7 +143,8 @@ struct fl_folio *fl_pagecache_peek(const struct fl_pagecache *pc, uint32_t file,
 /* folio_mark_accessed: move to the most recently used end. */
 void fl_pagecache_touch(struct fl_pagecache *pc, struct fl_folio *f);
 /* Inserts a new folio, LOCKED and !uptodate (for read I/O) when locked, else unlocked
- * and !uptodate; may evict others. NULL (and an anomaly) if it already exists. */
+ * and !uptodate; may evict others. NULL (and an anomaly) if it already exists; NULL
+ * (charge_failed) under cfg.strict when nothing can be evicted to make room. */
 struct fl_folio *fl_pagecache_add(struct fl_pagecache *pc, uint32_t file, uint64_t index,
 				  bool locked, uint64_t now);
 /*
@@ -168,7 +187,8 @@ struct fl_folio_waiter *fl_pagecache_woken(struct fl_pagecache *pc);
  * Readahead of [start, start + nr) clipped to [0, file_pages): creates the
  * absent folios LOCKED for read I/O (skipping present ones), marks the one at
  * mark (if created) with PG_readahead, stores the created folios in index order
- * in out[] (room for nr) and returns how many. The caller submits the I/O (one
+ * in out[] (room for nr) and returns how many. Under cfg.strict it stops at the
+ * first folio the capacity refuses (charge_failed grows). The caller submits the I/O (one
  * request per contiguous run) and calls fl_pagecache_read_done per folio.
  */
 size_t fl_pagecache_readahead(struct fl_pagecache *pc, uint32_t file, uint64_t start, uint64_t nr,

@@ -26,7 +26,7 @@
 
 static const char usage_text[] =
 	"usage: faultlab replay --model [--policy P[,P...]] [--arch A[,A...]] [--kernel V]\n"
-	"                       [--memcg-limit BYTES] [--cpus N] [--readahead KB|device]\n"
+	"                       [--memcg-limit BYTES] [--cpus N] [--readahead W]\n"
 	"                       [--seed N] [--db DB]\n"
 	"                       [--format text|json] [--validate] [CAPTURE]\n"
 	"       faultlab replay --model --explain-arch A [--kernel V]\n\n"
@@ -45,9 +45,9 @@ static const char usage_text[] =
 	"  -m, --memcg-limit B   page-cache capacity in bytes (K/M/G suffix; default: the\n"
 	"                        capture's memory cgroup limit, else unlimited)\n"
 	"  -c, --cpus N          CPUs (default: the capture's)\n"
-	"  -r, --readahead W     readahead window in KiB, or 'device': the read_ahead_kb the\n"
-	"                        capture recorded for the faulted files' device (default:\n"
-	"                        inferred from the capture's block read sizes)\n"
+	"  -r, --readahead W     readahead window in KiB; 'device': the read_ahead_kb the\n"
+	"                        capture recorded for the faulted files' device (the\n"
+	"                        default); 'inferred': the most frequent block read size\n"
 	"  -s, --seed N          seed of the I/O latency draws (default 1)\n"
 	"  -d, --db DB           database (default faultlab.db)\n"
 	"  -f, --format FMT      text (default) or json\n"
@@ -67,6 +67,7 @@ struct opts {
 	uint32_t cpus;
 	uint32_t ra_kb;			/* --readahead KiB, 0 = default */
 	bool ra_device;			/* --readahead device */
+	bool ra_inferred;		/* --readahead inferred */
 	bool model, validate;
 };
 
@@ -398,8 +399,15 @@ static int run_model(const struct opts *o)
 			"faulted files' device; say --readahead KB\n", (long long)cap);
 		goto out;
 	}
+	if (o->ra_inferred && !info.ra_inferred_pages) {
+		fprintf(stderr, "faultlab replay: capture %lld has no block reads of 8 pages or "
+			"more to infer a readahead window from; say --readahead KB\n", (long long)cap);
+		goto out;
+	}
 	if (o->ra_device)
 		in.ra_pages = info.ra_header_pages;
+	else if (o->ra_inferred)
+		in.ra_pages = info.ra_inferred_pages;
 	else if (o->ra_kb)
 		in.ra_pages = (uint32_t)(((uint64_t)o->ra_kb << 10) >> in.page_shift) ?
 			      (uint32_t)(((uint64_t)o->ra_kb << 10) >> in.page_shift) : 1;
@@ -568,10 +576,14 @@ int cmd_replay(int argc, char **argv)
 				o.ra_device = true;
 				break;
 			}
+			if (!strcmp(optarg, "inferred")) {
+				o.ra_inferred = true;
+				break;
+			}
 			o.ra_kb = (uint32_t)strtoul(optarg, &e, 10);
 			if (*e || !o.ra_kb || o.ra_kb > (1u << 22)) {
 				fprintf(stderr, "faultlab replay: bad --readahead '%s' (KiB, e.g. 128, "
-					"or 'device')\n", optarg);
+					"'device' or 'inferred')\n", optarg);
 				return 2;
 			}
 			break;

@@ -86,6 +86,8 @@ enum phase {
 	PH_F_ATTEMPT,
 	PH_F_FILEMAP,
 	PH_F_LOCK_FOLIO,
+	PH_F_RA,		/* a readahead window being allocated and charged, chunk by chunk */
+	PH_F_NEW_FOLIO,		/* the faulting index's own folio (after readahead, or without) */
 	PH_F_FOLIO_WAIT,
 	PH_F_FOLIO_LOCKED,
 	PH_F_SYNC_READ_WAIT,
@@ -157,7 +159,6 @@ struct thr {
 	uint64_t t_runnable;		/* ns: became runnable */
 	uint64_t t_wake;		/* ns: last wake-up (end of a wait) */
 	uint64_t burst_left;		/* ns of CPU still to burn */
-	uint64_t burst_after;		/* ns of CPU a helper asks the caller to burn */
 	struct fl_rwsem_waiter w;
 	struct fl_folio_waiter fw;
 	uint64_t addr;			/* the current op's address, relocated (see xlate) */
@@ -183,6 +184,15 @@ struct thr {
 		uint64_t win_start, win_cpu, win_mmap, win_vma;
 		int vma_phase;		/* 0 never under VMA; 1 VMA first; 2 VMA retry done */
 	} f;
+	/* readahead in progress (ra_start/PH_F_RA) */
+	struct {
+		uint32_t file;
+		uint64_t next, end;	/* pages: the next index to allocate, window end */
+		uint64_t mark;		/* PG_readahead index */
+		uint64_t fp;		/* file pages */
+		struct fl_folio **buf;	/* folios created so far (LOCKED for read) */
+		size_t n;
+	} ra;
 	/* current writer op */
 	struct {
 		uint64_t t_start, t_acq, t_vwait, blocked;
@@ -218,6 +228,8 @@ struct sim {
 	uint32_t req_free;
 	struct ptemap pte;
 	struct fl_folio **ra;		/* readahead scratch, cfg.ra_pages entries */
+	uint32_t *memwait;		/* threads waiting for the memory cgroup to have room */
+	size_t nmemwait, capmemwait;
 	struct rastate *ras;		/* per file id (0 unused) */
 	size_t nras;
 	struct fl_model_run *out;
@@ -291,8 +303,12 @@ static uint64_t wake_latency(struct sim *s)
 	return s->c.wake_ns / 2 + fl_rng_below(&s->rng, s->c.wake_ns + 1);
 }
 
-/* The thread becomes runnable: it runs when it has a CPU. */
-static void wake(struct sim *s, struct thr *t)
+/*
+ * The thread becomes runnable: it runs when it has a CPU. A wake-up from a
+ * sleep queues ahead of the threads their time slice put back (requeue);
+ * see fl_cpu_get_woken.
+ */
+static void make_runnable(struct sim *s, struct thr *t, bool woke)
 {
 	t->t_wake = s->now;
 	if (t->on_cpu) {			/* a spinner: already running */
@@ -304,8 +320,14 @@ static void wake(struct sim *s, struct thr *t)
 		return;
 	t->runnable = true;
 	t->t_runnable = s->now;
-	if (fl_cpu_get(&s->cpu, t->idx, s->now))
+	if (woke ? fl_cpu_get_woken(&s->cpu, t->idx, s->now) :
+		   fl_cpu_get(&s->cpu, t->idx, s->now))
 		push_self(s, t, s->now + wake_latency(s), EV_RUN);
+}
+
+static void wake(struct sim *s, struct thr *t)
+{
+	make_runnable(s, t, true);
 }
 
 /* The thread stops running (sleeps or ends); its CPU goes to the next runnable thread. */
@@ -442,7 +464,9 @@ static void submit_reads(struct sim *s, struct fl_folio **f, size_t n)
 		size_t j = i;
 
 		req_add(s, r, f[j]);
-		while (j + 1 < n && f[j + 1]->index == f[j]->index + 1 && f[j + 1]->file == f[j]->file)
+		/* a contiguous run, split where the block layer splits (max_sectors_kb) */
+		while (j + 1 < n && f[j + 1]->index == f[j]->index + 1 && f[j + 1]->file == f[j]->file &&
+		       (!s->in->io_max_pages || s->req[r].n < s->in->io_max_pages))
 			req_add(s, r, f[++j]);
 		req_submit(s, r);
 		i = j + 1;
@@ -460,6 +484,10 @@ static void io_done(struct sim *s, uint32_t r)
 	q->next_free = s->req_free;
 	s->req_free = r;
 	drain_pc(s);
+	/* unlocked folios can be reclaimed now: the memcg waiters try again */
+	for (size_t i = 0, n = s->nmemwait; i < n; i++)
+		wake(s, &s->t[s->memwait[i]]);
+	s->nmemwait = 0;
 	if (fl_io_complete(&s->io, s->now, &tag, &done))
 		fl_evq_push(&s->q, done, EV_IO_DONE, FL_TID_NONE, tag);
 }
@@ -538,6 +566,99 @@ static void close_window(struct sim *s, struct thr *t, bool missed)
 
 static void fault_drop(struct sim *s, struct thr *t);
 
+/* Inserts past cfg.strict (the swap cache, a charge that can never succeed). */
+static struct fl_folio *pc_add_force(struct sim *s, uint32_t file, uint64_t index, bool locked)
+{
+	bool strict = s->pc.cfg.strict;
+	struct fl_folio *f;
+
+	s->pc.cfg.strict = false;
+	f = fl_pagecache_add(&s->pc, file, index, locked, s->now);
+	s->pc.cfg.strict = strict;
+	return f;
+}
+
+/*
+ * A folio the fault cannot do without (FGP_CREAT, no __GFP_NORETRY): when the
+ * memory cgroup has no room and reclaim finds nothing to evict — every page is
+ * locked under read I/O or in use — the kernel's charge retries reclaim,
+ * throttled until I/O completes (mm/memcontrol.c try_charge_memcg,
+ * mm/vmscan.c reclaim_throttle). The model puts the thread to sleep until the
+ * next read completes (io_done wakes it to try again); with no read in
+ * flight nothing would ever free, so it inserts over the limit. NULL: asleep.
+ */
+static struct fl_folio *new_folio(struct sim *s, struct thr *t, uint32_t file, uint64_t index,
+				  bool locked)
+{
+	struct fl_folio *f = fl_pagecache_add(&s->pc, file, index, locked, s->now);
+
+	if (f)
+		return f;
+	if (!s->io.inflight)
+		return pc_add_force(s, file, index, locked);
+	if (s->nmemwait == s->capmemwait) {
+		s->capmemwait = s->capmemwait ? 2 * s->capmemwait : 16;
+		s->memwait = fl_realloc(s->memwait, s->capmemwait * sizeof(*s->memwait));
+	}
+	s->memwait[s->nmemwait++] = t->idx;
+	s->out->memcg_waits++;
+	block(s, t);
+	return NULL;
+}
+
+/*
+ * A readahead window as page_cache_ra_unbounded() builds it (§6.1): folio by
+ * folio in index order, each allocated and charged to the memory cgroup — a
+ * charge over the limit reclaims in this task (try_charge_memcg, which asks
+ * for SWAP_CLUSTER_MAX pages at a time) — and the reads are submitted only
+ * when the whole window is in the page cache (read_pages under the task's
+ * block plug). The model does it RA_CHUNK pages at a time: insert (the LRU
+ * evicts what the capacity requires), burn their allocation and reclaim CPU,
+ * next chunk; then submit. Meanwhile the window's folios are locked, and
+ * other tasks' reclaim and allocation interleave with it as in the kernel; an
+ * 8 MiB window at 25 us of reclaim a page takes the faulting task ~50 ms of
+ * CPU before its read is even issued.
+ */
+#define RA_CHUNK 32
+
+static void ra_start(struct sim *s, struct thr *t, uint64_t start, uint64_t nr, uint64_t mark,
+		     uint64_t fp)
+{
+	if (!t->ra.buf)
+		t->ra.buf = fl_calloc(s->pc.cfg.ra_pages + RA_CHUNK, sizeof(*t->ra.buf));
+	t->ra.file = t->f.file;
+	t->ra.next = start;
+	t->ra.end = start + (nr > s->pc.cfg.ra_pages ? s->pc.cfg.ra_pages : nr);
+	t->ra.mark = mark;
+	t->ra.fp = fp;
+	t->ra.n = 0;
+	t->phase = PH_F_RA;
+}
+
+/* One chunk of the window (burns its cost, back in PH_F_RA), or submits it: true when done. */
+static bool ra_step(struct sim *s, struct thr *t)
+{
+	uint64_t ev0 = s->pc.stats.evicted, nr, fails;
+	size_t n;
+
+	if (t->ra.next >= t->ra.end) {
+		submit_reads(s, t->ra.buf, t->ra.n);
+		t->ra.n = 0;
+		return true;
+	}
+	nr = t->ra.end - t->ra.next < RA_CHUNK ? t->ra.end - t->ra.next : RA_CHUNK;
+	fails = s->pc.stats.charge_failed;
+	n = fl_pagecache_readahead(&s->pc, t->ra.file, t->ra.next, nr, t->ra.mark, t->ra.fp,
+				   s->now, t->ra.buf + t->ra.n);
+	t->ra.n += n;
+	t->ra.next += nr;
+	if (s->pc.stats.charge_failed != fails)
+		t->ra.next = t->ra.end;	/* __GFP_NORETRY charge failed: the window ends */
+	burn(s, t, n * s->c.ra_page_ns + (s->pc.stats.evicted - ev0) * s->c.reclaim_page_ns,
+	     PH_F_RA);
+	return false;
+}
+
 /*
  * Readahead state per file (struct file_ra_state: start, size, async_size).
  * mmap read-around sets [index - ra/2, +ra) with async_size ra/4;
@@ -554,9 +675,8 @@ static void fault_drop(struct sim *s, struct thr *t);
 static bool ra_async(struct sim *s, struct thr *t, uint64_t fp)
 {
 	struct rastate *r;
-	uint64_t ra = s->pc.cfg.ra_pages, start, ev0 = s->pc.stats.evicted;
+	uint64_t ra = s->pc.cfg.ra_pages, start;
 	struct fl_folio *mk;
-	size_t n;
 
 	if (!ra || t->f.file >= s->nras)
 		return false;
@@ -572,9 +692,7 @@ static bool ra_async(struct sim *s, struct thr *t, uint64_t fp)
 	r->size = ra;
 	r->async = ra;
 	fault_drop(s, t);
-	n = fl_pagecache_readahead(&s->pc, t->f.file, start, ra, start, fp, s->now, s->ra);
-	submit_reads(s, s->ra, n);
-	t->burst_after = n * s->c.ra_page_ns + (s->pc.stats.evicted - ev0) * s->c.reclaim_page_ns;
+	ra_start(s, t, start, ra, start, fp);
 	return true;
 }
 
@@ -966,10 +1084,8 @@ static void step(struct sim *s, struct thr *t)
 				if (!t->f.tried && !rand && s->pc.cfg.ra_pages &&
 				    t->f.file < s->nras && s->ras[t->f.file].mmap_miss)
 					s->ras[t->f.file].mmap_miss--;
-				if (!t->f.tried && allow1 && ra_async(s, t, fp)) {
-					burn(s, t, t->burst_after, PH_F_LOCK_FOLIO);
-					return;
-				}
+				if (!t->f.tried && allow1 && ra_async(s, t, fp))
+					continue;	/* PH_F_RA, then PH_F_LOCK_FOLIO */
 				t->phase = PH_F_LOCK_FOLIO;
 				continue;
 			}
@@ -986,41 +1102,45 @@ static void step(struct sim *s, struct thr *t)
 					rand = true;	/* no read-around, no drop here */
 			}
 			if (rand || !s->pc.cfg.ra_pages) {
-				f = fl_pagecache_add(&s->pc, t->f.file, t->f.index, false, s->now);
-				fl_folio_get(&s->pc, f);
-				t->f.folio = f;
-				t->phase = PH_F_LOCK_FOLIO;
+				t->f.folio = NULL;
+				t->phase = PH_F_NEW_FOLIO;
 				continue;
 			}
 			if (allow1)
 				fault_drop(s, t);
 			{
-				uint64_t ev0 = s->pc.stats.evicted;
-				size_t n = fl_pagecache_read_around(&s->pc, t->f.file, t->f.index, fp,
-								    s->now, s->ra);
+				/* read-around: [index - ra/2, + ra), marker ra/4 from its end */
+				uint64_t ra = s->pc.cfg.ra_pages;
+				uint64_t start = t->f.index > ra / 2 ? t->f.index - ra / 2 : 0;
 
 				if (t->f.file < s->nras) {
-					uint64_t ra = s->pc.cfg.ra_pages;
-
-					s->ras[t->f.file].start = t->f.index > ra / 2 ?
-								  t->f.index - ra / 2 : 0;
+					s->ras[t->f.file].start = start;
 					s->ras[t->f.file].size = ra;
 					s->ras[t->f.file].async = ra / 4;
 				}
-
-				submit_reads(s, s->ra, n);
-				f = fl_pagecache_peek(&s->pc, t->f.file, t->f.index);
-				if (!f)
-					f = fl_pagecache_add(&s->pc, t->f.file, t->f.index, false,
-							     s->now);
-				fl_folio_get(&s->pc, f);
-				t->f.folio = f;
-				/* allocation, and the memcg reclaim it does when over the limit */
-				burn(s, t, n * s->c.ra_page_ns +
-				     (s->pc.stats.evicted - ev0) * s->c.reclaim_page_ns,
-				     PH_F_LOCK_FOLIO);
-				return;
+				t->f.folio = NULL;	/* looked up again when the window is in */
+				ra_start(s, t, start, ra, start + ra - ra / 4, fp);
+				continue;
 			}
+		}
+		case PH_F_RA:
+			if (!ra_step(s, t))
+				return;		/* burning a chunk's allocation and reclaim */
+			t->phase = t->f.folio ? PH_F_LOCK_FOLIO : PH_F_NEW_FOLIO;
+			continue;
+		case PH_F_NEW_FOLIO: {
+			/* filemap_fault after do_sync_mmap_readahead: the folio, or a new one
+			 * (__filemap_get_folio FGP_CREAT) if readahead could not make it */
+			struct fl_folio *f = fl_pagecache_peek(&s->pc, t->f.file, t->f.index);
+
+			if (!f)
+				f = new_folio(s, t, t->f.file, t->f.index, false);
+			if (!f)
+				return;		/* waits for room in the memory cgroup */
+			fl_folio_get(&s->pc, f);
+			t->f.folio = f;
+			t->phase = PH_F_LOCK_FOLIO;
+			continue;
 		}
 		case PH_F_LOCK_FOLIO: {
 			struct fl_folio *f = t->f.folio;
@@ -1109,7 +1229,7 @@ static void step(struct sim *s, struct thr *t)
 				if (t->f.after_drop)
 					t->f.rec.retry_io_miss++;
 				t->f.major = t->f.major_this = true;
-				nf = fl_pagecache_add(&s->pc, sf, idx, true, s->now);
+				nf = pc_add_force(s, sf, idx, true);
 				submit_reads(s, &nf, 1);	/* submitted holding the lock */
 				f = nf;
 			}
@@ -1713,6 +1833,7 @@ static void finish_run(struct sim *s, uint64_t seed)
 			s->q.past_pushes;
 	o->evictions = s->pc.stats.evicted;
 	o->cpu_wait_ns = s->cpu.stats.wait_total_ns;
+	o->charge_failed = s->pc.stats.charge_failed;
 }
 
 int fl_model_run(const struct fl_model_input *in, uint32_t policy, uint64_t seed,
@@ -1764,6 +1885,11 @@ int fl_model_run(const struct fl_model_input *in, uint32_t policy, uint64_t seed
 	pcc.capacity_pages = in->capacity_pages;
 	if (in->ra_pages)
 		pcc.ra_pages = in->ra_pages;
+	/* the kernel's reclaim: two lists, busy folios back at the head, the charge
+	 * refused when nothing can be reclaimed (engine/pagecache.c) */
+	pcc.two_lists = true;
+	pcc.rotate_busy = true;
+	pcc.strict = true;
 	fl_pagecache_init(&s.pc, &pcc);
 	/* files the capture never read: their pages were there all along (opstream.c) */
 	for (size_t i = 0; in->file_cached && i < in->nfiles; i++) {
@@ -1863,7 +1989,7 @@ int fl_model_run(const struct fl_model_input *in, uint32_t policy, uint64_t seed
 
 				if (s.cpu.rq_n) {	/* slice over and others wait: requeue */
 					block(&s, t);
-					wake(&s, t);
+					make_runnable(&s, t, false);
 					break;
 				}
 				chunk = t->burst_left < s.c.slice_ns ? t->burst_left : s.c.slice_ns;
@@ -1898,6 +2024,7 @@ int fl_model_run(const struct fl_model_input *in, uint32_t policy, uint64_t seed
 	for (size_t i = 0; i < s.nt; i++) {
 		free(s.t[i].wr.list);
 		free(s.t[i].xl);
+		free(s.t[i].ra.buf);
 	}
 	free(s.t);
 out_mm:
@@ -1910,6 +2037,7 @@ out_mm:
 		free(s.req[i].f);
 	free(s.req);
 	free(s.ra);
+	free(s.memwait);
 	free(s.ras);
 	free(s.pte.k);
 	free(s.pte.v);
@@ -1958,6 +2086,8 @@ void fl_model_extras_foreach(const struct fl_model_run *r,
 	fn(arg, "model.pagecache_misses", (double)r->pc_misses);
 	fn(arg, "model.io_requests", (double)r->io_requests);
 	fn(arg, "model.cpu_wait_us", (double)r->cpu_wait_ns / 1000.0);
+	fn(arg, "model.memcg_waits", (double)r->memcg_waits);
+	fn(arg, "model.charge_failed", (double)r->charge_failed);
 	fn(arg, "model.events", (double)r->events);
 	fn(arg, "model.ops", (double)r->ops);
 }

@@ -176,6 +176,9 @@ struct fl_model_input {
 	uint32_t io_depth;		/* requests in service at once; 0 unlimited */
 	uint32_t ra_pages;		/* readahead window in pages (read_ahead_kb / page);
 					   0 = the engine default (32) */
+	uint32_t io_max_pages;		/* pages: the largest read request the block layer
+					   makes (max_sectors_kb); longer runs are split;
+					   0 = no limit */
 	/*
 	 * The capture's uncontended mmap_lock acquisitions (no traced holder, no
 	 * writer ahead): start_locking -> acquire_returned in ns, [0] reads,
@@ -264,6 +267,8 @@ struct fl_model_run {
 	uint64_t vma_lock_fail;		/* lock_vma_under_rcu failures */
 	uint64_t evictions, pc_hits, pc_misses, io_requests;
 	uint64_t cpu_wait_ns;		/* ns threads spent runnable without a CPU */
+	uint64_t memcg_waits;		/* faults that slept for room in the memory cgroup */
+	uint64_t charge_failed;		/* page-cache insertions the capacity refused */
 	uint64_t events;		/* simulator events processed */
 	uint64_t ops;			/* ops executed */
 	uint64_t anomalies;		/* engine impossible-call counters, summed */

@@ -1126,6 +1126,9 @@ int fl_opstream_load(sqlite3 *db, int64_t capture_id, struct fl_model_input *in,
 			p2 *= 2;
 		in->ra_pages = (uint32_t)p2;
 		info->ra_pages = (uint32_t)p2;
+		info->ra_inferred_pages = (uint32_t)p2;
+		/* the same size is where the block layer splits a longer window */
+		in->io_max_pages = (uint32_t)p2;
 	}
 	sqlite3_finalize(st);
 	st = NULL;
@@ -1133,14 +1136,12 @@ int fl_opstream_load(sqlite3 *db, int64_t capture_id, struct fl_model_input *in,
 	/*
 	 * The true window, when the capture recorded it: read_ahead_kb of the
 	 * device of the most-faulted file ("bdi/MAJ:MIN/read_ahead_kb"; fault.dev
-	 * is the kernel dev_t, major = dev >> 20, minor = dev & 0xfffff). Recorded,
-	 * and used only where it equals the inference or no inference exists:
-	 * at 8192 KiB the model with the true 2048-page window is much further
-	 * from the capture than with the inferred one (replay/README.md,
-	 * "Readahead window"): the kernel's readahead is bounded by things the
-	 * model lacks (large folios, requests split at max_sectors_kb queued on
-	 * the device, memcg reclaim throttling), and the split request size
-	 * happens to stand in for them.
+	 * is the kernel dev_t, major = dev >> 20, minor = dev & 0xfffff). It is
+	 * the model's window; the inference above is the fallback for captures
+	 * without it, and stays the request size the window is split into.
+	 * (Until the model charged readahead chunk by chunk, split windows into
+	 * requests and reclaimed as the kernel does, the inference was the
+	 * better stand-in at 8 MiB; replay/README.md "Readahead window".)
 	 */
 	if (sqlite3_prepare_v2(db, "SELECT CAST(k.value AS INTEGER) FROM capture_kv k, "
 			       "(SELECT dev FROM fault WHERE capture = ?1 AND dev IS NOT NULL "
@@ -1158,10 +1159,9 @@ int fl_opstream_load(sqlite3 *db, int64_t capture_id, struct fl_model_input *in,
 
 		if (pages && pages <= 1u << 20) {	/* 0 (off) the model cannot express */
 			info->ra_header_pages = (uint32_t)pages;
-			if (!in->ra_pages) {
-				in->ra_pages = (uint32_t)pages;
-				info->ra_pages = (uint32_t)pages;
-			}
+			info->ra_inferred_pages = info->ra_pages;
+			in->ra_pages = (uint32_t)pages;
+			info->ra_pages = (uint32_t)pages;
 		}
 	}
 	sqlite3_finalize(st);

@@ -23,9 +23,11 @@ struct fl_opstream_info {
 	uint64_t vmas_added;		/* VMAs the maps did not show, made from fault rows */
 	uint64_t io_samples;
 	uint32_t io_depth;		/* reads in flight the device ran at most (0 unlimited) */
-	uint32_t ra_pages;		/* pages: readahead window the model uses (inferred from
-					 * block read sizes, else ra_header_pages), 0 none */
+	uint32_t ra_pages;		/* pages: readahead window the model uses (ra_header_pages,
+					 * else ra_inferred_pages), 0 none */
 	uint32_t ra_header_pages;	/* pages: the device's read_ahead_kb from the header, 0 none */
+	uint32_t ra_inferred_pages;	/* pages: the most frequent block read of 8 pages or more,
+					 * to a power of two; also the request size, 0 none */
 	uint64_t reclaim_page_ns;	/* ns: CPU per page reclaimed, measured (0: default) */
 	uint64_t reclaim_pages;		/* pages the measured reclaim episodes freed */
 	uint64_t ra_page_ns;		/* ns: per page inserted by readahead, measured (0: default) */

@@ -279,3 +279,92 @@ FL_TEST(engine_pagecache_foreign_outside_capacity)
 	CHECK(fl_pagecache_peek(&pc, 1, 1) == NULL && fl_pagecache_peek(&pc, 1, 2) != NULL);
 	fl_pagecache_release(&pc);
 }
+
+static void pc_setup_kernel(struct fl_pagecache *pc, uint64_t cap)
+{
+	struct fl_pagecache_cfg cfg;
+
+	fl_pagecache_cfg_default(&cfg);
+	cfg.capacity_pages = cap;
+	cfg.two_lists = cfg.rotate_busy = cfg.strict = true;
+	fl_pagecache_init(pc, &cfg);
+}
+
+FL_TEST(engine_pagecache_two_lists_second_chance)
+{
+	struct fl_pagecache pc;
+	struct fl_folio *f;
+
+	pc_setup_kernel(&pc, 4);
+	for (uint64_t i = 0; i < 4; i++)
+		read_in(&pc, 1, i, 10 * i);		/* inactive, head..tail: 3 2 1 0 */
+	/* 0 was accessed: the scan keeps it once (PG_referenced) and takes 1 */
+	fl_pagecache_touch(&pc, fl_pagecache_peek(&pc, 1, 0));
+	CHECK(fl_pagecache_peek(&pc, 1, 0)->flags & FL_FOLIO_YOUNG);
+	read_in(&pc, 1, 4, 100);			/* 4 0 3 2 */
+	CHECK(fl_pagecache_peek(&pc, 1, 1) == NULL);
+	f = fl_pagecache_peek(&pc, 1, 0);
+	CHECK(f && (f->flags & FL_FOLIO_REFERENCED) && !(f->flags & FL_FOLIO_YOUNG));
+	CHECK_EQ_U64(pc.stats.rotated, 1);
+	/* accessed again: the next scan that reaches it activates it */
+	fl_pagecache_touch(&pc, f);
+	read_in(&pc, 1, 5, 110);			/* evicts 2 */
+	read_in(&pc, 1, 6, 120);			/* evicts 3 */
+	read_in(&pc, 1, 7, 130);			/* 0 activated, evicts 4 */
+	f = fl_pagecache_peek(&pc, 1, 0);
+	CHECK(f && (f->flags & FL_FOLIO_ACTIVE));
+	CHECK_EQ_U64(pc.nr_active, 1);
+	CHECK(fl_pagecache_peek(&pc, 1, 4) == NULL);
+	CHECK_EQ_U64(pc.stats.evicted, 4);
+	/* a refault far behind (1: four evictions ago, workingset 3) stays inactive */
+	read_in(&pc, 1, 1, 140);			/* evicts 5 */
+	f = fl_pagecache_peek(&pc, 1, 1);
+	CHECK(f && !(f->flags & FL_FOLIO_ACTIVE) && (f->flags & FL_FOLIO_WORKINGSET));
+	/* a recent refault (5, evicted just before) is activated at once */
+	read_in(&pc, 1, 5, 150);			/* evicts 6 */
+	f = fl_pagecache_peek(&pc, 1, 5);
+	CHECK(f && (f->flags & FL_FOLIO_ACTIVE));
+	CHECK_EQ_U64(pc.nr_active, 2);
+	read_in(&pc, 1, 6, 160);			/* evicts 7; 6 refaults into active */
+	CHECK_EQ_U64(pc.nr_active, 3);
+	/* active (3) above inactive (1): the active tail, 0, is deactivated first */
+	read_in(&pc, 1, 8, 170);
+	f = fl_pagecache_peek(&pc, 1, 0);
+	CHECK(f && !(f->flags & FL_FOLIO_ACTIVE));
+	CHECK_EQ_U64(pc.stats.deactivated, 1);
+	CHECK_EQ_U64(pc.resident, 4);
+	fl_pagecache_release(&pc);
+}
+
+FL_TEST(engine_pagecache_strict_charge_and_busy_rotation)
+{
+	struct fl_pagecache pc;
+	struct fl_folio *out[8], *f;
+	size_t n;
+
+	/* strict: a window stops where the charge fails */
+	pc_setup_kernel(&pc, 2);
+	n = fl_pagecache_readahead(&pc, 1, 0, 4, 100, 64, 0, out);
+	CHECK_EQ_U64(n, 2);
+	CHECK_EQ_U64(pc.stats.charge_failed, 1);
+	CHECK(fl_pagecache_add(&pc, 2, 0, false, 1) == NULL);	/* both busy */
+	CHECK_EQ_U64(pc.stats.charge_failed, 2);
+	fl_pagecache_read_done(&pc, out[0], true, 2);
+	CHECK(fl_pagecache_add(&pc, 2, 0, false, 3) != NULL);	/* 0 could go */
+	CHECK(fl_pagecache_peek(&pc, 1, 0) == NULL);
+	CHECK_EQ_U64(pc.resident, 2);
+	fl_pagecache_release(&pc);
+
+	/* rotation: a busy folio the scan passes over goes back to the head */
+	pc_setup_kernel(&pc, 3);
+	f = fl_pagecache_add(&pc, 1, 0, true, 0);		/* under read I/O */
+	read_in(&pc, 1, 1, 1);
+	read_in(&pc, 1, 2, 2);				/* 2 1 0 */
+	CHECK(fl_pagecache_add(&pc, 2, 0, false, 3) != NULL);	/* 0 rotated, 1 evicted */
+	CHECK(fl_pagecache_peek(&pc, 1, 1) == NULL);
+	fl_pagecache_read_done(&pc, f, true, 4);		/* (2,0) 0 2 */
+	CHECK(fl_pagecache_add(&pc, 3, 0, false, 5) != NULL);
+	CHECK(fl_pagecache_peek(&pc, 1, 2) == NULL);		/* 2 was older than 0 now */
+	CHECK(fl_pagecache_peek(&pc, 1, 0) != NULL);
+	fl_pagecache_release(&pc);
+}
