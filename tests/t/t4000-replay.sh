@@ -78,8 +78,9 @@ need_tracefs "live" || exit 0
 
 # --- live: the thrash of REFERENCE-RESULTS §1 in small, in a 48 MiB memory cgroup ------------
 # At the kernel's default read-ahead (128 KiB, VM_READAHEAD_PAGES): this
-# machine's disk has 8 MiB, whose mmap read-around the model does not follow
-# yet (replay/README.md), and --validate below checks the 25% target.
+# machine's disk has 8 MiB, where the model takes about twice the kernel's
+# retries (replay/README.md "Current state"), and --validate below checks the
+# issue's 25% target.
 # Restored right after the capture, and by the trap if the test dies.
 disk=$(df --output=source "$TMP" | tail -1)
 ra_file=/sys/class/block/$(basename "$disk")/queue/read_ahead_kb
