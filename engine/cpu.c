@@ -31,10 +31,10 @@ void fl_cpu_release(struct fl_cpu *cpu)
 {
 	free(cpu->rq_tid);
 	free(cpu->rq_t);
-	free(cpu->rq_woke);
+	free(cpu->rq_key);
 	cpu->rq_tid = NULL;
 	cpu->rq_t = NULL;
-	cpu->rq_woke = NULL;
+	cpu->rq_key = NULL;
 	cpu->rq_n = cpu->rq_cap = 0;
 }
 
@@ -46,7 +46,7 @@ static void account(struct fl_cpu *cpu, uint64_t now)
 		cpu->t_last = now;
 }
 
-static bool enqueue(struct fl_cpu *cpu, uint32_t tid, uint64_t now, bool woke)
+static bool enqueue(struct fl_cpu *cpu, uint32_t tid, uint64_t now, uint64_t key)
 {
 	size_t pos, i;
 
@@ -60,41 +60,38 @@ static bool enqueue(struct fl_cpu *cpu, uint32_t tid, uint64_t now, bool woke)
 		size_t ncap = cpu->rq_cap ? 2 * cpu->rq_cap : 64;
 		uint32_t *nt = fl_malloc(ncap * sizeof(*nt));
 		uint64_t *ns = fl_malloc(ncap * sizeof(*ns));
-		uint8_t *nw = fl_malloc(ncap * sizeof(*nw));
+		uint64_t *nw = fl_malloc(ncap * sizeof(*nw));
 
 		for (size_t k = 0; k < cpu->rq_n; k++) {
 			nt[k] = cpu->rq_tid[(cpu->rq_head + k) % cpu->rq_cap];
 			ns[k] = cpu->rq_t[(cpu->rq_head + k) % cpu->rq_cap];
-			nw[k] = cpu->rq_woke[(cpu->rq_head + k) % cpu->rq_cap];
+			nw[k] = cpu->rq_key[(cpu->rq_head + k) % cpu->rq_cap];
 		}
 		free(cpu->rq_tid);
 		free(cpu->rq_t);
-		free(cpu->rq_woke);
+		free(cpu->rq_key);
 		cpu->rq_tid = nt;
 		cpu->rq_t = ns;
-		cpu->rq_woke = nw;
+		cpu->rq_key = nw;
 		cpu->rq_head = 0;
 		cpu->rq_cap = ncap;
 	}
-	/* position: the end, or (woke) after the last queued wake-up */
+	/* position: after every queued key not above this one */
 	pos = cpu->rq_n;
-	if (woke) {
-		pos = 0;
-		while (pos < cpu->rq_n && cpu->rq_woke[(cpu->rq_head + pos) % cpu->rq_cap])
-			pos++;
-	}
+	while (pos > 0 && cpu->rq_key[(cpu->rq_head + pos - 1) % cpu->rq_cap] > key)
+		pos--;
 	for (size_t k = cpu->rq_n; k > pos; k--) {
 		size_t to = (cpu->rq_head + k) % cpu->rq_cap, from = (cpu->rq_head + k - 1) % cpu->rq_cap;
 
 		cpu->rq_tid[to] = cpu->rq_tid[from];
 		cpu->rq_t[to] = cpu->rq_t[from];
-		cpu->rq_woke[to] = cpu->rq_woke[from];
+		cpu->rq_key[to] = cpu->rq_key[from];
 	}
 	i = (cpu->rq_head + pos) % cpu->rq_cap;
 	cpu->rq_n++;
 	cpu->rq_tid[i] = tid;
 	cpu->rq_t[i] = now;
-	cpu->rq_woke[i] = woke;
+	cpu->rq_key[i] = key;
 	cpu->stats.waits++;
 	if (cpu->rq_n > cpu->stats.max_runq)
 		cpu->stats.max_runq = cpu->rq_n;
@@ -103,12 +100,17 @@ static bool enqueue(struct fl_cpu *cpu, uint32_t tid, uint64_t now, bool woke)
 
 bool fl_cpu_get(struct fl_cpu *cpu, uint32_t tid, uint64_t now)
 {
-	return enqueue(cpu, tid, now, false);
+	return enqueue(cpu, tid, now, UINT64_MAX);
 }
 
-bool fl_cpu_get_woken(struct fl_cpu *cpu, uint32_t tid, uint64_t now)
+bool fl_cpu_get_key(struct fl_cpu *cpu, uint32_t tid, uint64_t now, uint64_t key)
 {
-	return enqueue(cpu, tid, now, true);
+	return enqueue(cpu, tid, now, key);
+}
+
+uint64_t fl_cpu_head_key(const struct fl_cpu *cpu)
+{
+	return cpu->rq_n ? cpu->rq_key[cpu->rq_head] : UINT64_MAX;
 }
 
 uint32_t fl_cpu_put(struct fl_cpu *cpu, uint64_t now, uint64_t *waited)

@@ -28,7 +28,7 @@ struct fl_cpu {
 	uint32_t busy;			/* CPUs running a thread */
 	uint32_t *rq_tid;		/* ring buffer: waiting threads */
 	uint64_t *rq_t;			/* ns: when each started waiting */
-	uint8_t *rq_woke;		/* 1: queued by a wake-up (ahead of preempted ones) */
+	uint64_t *rq_key;		/* the order of the queue: smallest first, FIFO among equals */
 	size_t rq_head, rq_n, rq_cap;	/* ring head, length, size */
 	uint64_t t_last;		/* ns: last accounting point */
 	struct fl_cpu_stats stats;
@@ -39,14 +39,14 @@ void fl_cpu_release(struct fl_cpu *cpu);
 /* A thread wants to run: true = it has a CPU now; false = queued FIFO. */
 bool fl_cpu_get(struct fl_cpu *cpu, uint32_t tid, uint64_t now);
 /*
- * A thread that slept wants to run: as fl_cpu_get, but queued ahead of the
- * threads that were put back by their time slice (behind earlier wake-ups):
- * the scheduler places a waking task by its lag, ahead of tasks that used
- * their share (kernel/sched/fair.c place_entity; CFS gave sleepers up to half
- * a latency period of credit), so an I/O waiter does not queue behind every
- * CPU-bound task.
+ * As fl_cpu_get, queued by key (smallest first, after equal keys): the caller's
+ * virtual runtime, as the fair scheduler orders its run queue
+ * (kernel/sched/fair.c, the task with the earliest eligible deadline runs).
+ * fl_cpu_get is the FIFO of equal keys.
  */
-bool fl_cpu_get_woken(struct fl_cpu *cpu, uint32_t tid, uint64_t now);
+bool fl_cpu_get_key(struct fl_cpu *cpu, uint32_t tid, uint64_t now, uint64_t key);
+/* The key of the first queued thread, UINT64_MAX if none waits. */
+uint64_t fl_cpu_head_key(const struct fl_cpu *cpu);
 /* A thread stops running (sleeps, ends): the CPU goes to the next queued thread, whose tid
  * is returned with *waited its queueing time in ns, else FL_TID_NONE. */
 uint32_t fl_cpu_put(struct fl_cpu *cpu, uint64_t now, uint64_t *waited);

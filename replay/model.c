@@ -157,6 +157,8 @@ struct thr {
 	bool on_cpu, spinning, vspinning, done;
 	bool runnable;			/* woken, waiting for a CPU or its EV_RUN */
 	uint64_t t_runnable;		/* ns: became runnable */
+	uint64_t cpu_since;		/* ns: got its CPU (the slice's start) */
+	uint64_t vrt;			/* ns: virtual runtime (CPU used, placed at wake-ups) */
 	uint64_t t_wake;		/* ns: last wake-up (end of a wait) */
 	uint64_t burst_left;		/* ns of CPU still to burn */
 	struct fl_rwsem_waiter w;
@@ -229,6 +231,7 @@ struct sim {
 	struct ptemap pte;
 	struct fl_folio **ra;		/* readahead scratch, cfg.ra_pages entries */
 	uint32_t *memwait;		/* threads waiting for the memory cgroup to have room */
+	uint64_t min_vrt;		/* ns: the run queue's min_vruntime (only grows) */
 	size_t nmemwait, capmemwait;
 	struct rastate *ras;		/* per file id (0 unused) */
 	size_t nras;
@@ -304,9 +307,13 @@ static uint64_t wake_latency(struct sim *s)
 }
 
 /*
- * The thread becomes runnable: it runs when it has a CPU. A wake-up from a
- * sleep queues ahead of the threads their time slice put back (requeue);
- * see fl_cpu_get_woken.
+ * The thread becomes runnable: it runs when it has a CPU. The run queue is
+ * ordered by virtual runtime (CPU time used), as the fair scheduler's is
+ * (kernel/sched/fair.c): a thread put back by its slice queues by what it has
+ * used; a thread woken from a sleep is placed no earlier than one slice before
+ * the queue's minimum (place_entity: a sleeper keeps its lag, bounded), so a
+ * short sleeper queues ahead of CPU hogs but a thread that just burnt 50 ms of
+ * reclaim does not jump the ones it ran ahead of.
  */
 static void make_runnable(struct sim *s, struct thr *t, bool woke)
 {
@@ -320,8 +327,9 @@ static void make_runnable(struct sim *s, struct thr *t, bool woke)
 		return;
 	t->runnable = true;
 	t->t_runnable = s->now;
-	if (woke ? fl_cpu_get_woken(&s->cpu, t->idx, s->now) :
-		   fl_cpu_get(&s->cpu, t->idx, s->now))
+	if (woke && s->min_vrt > s->c.slice_ns && t->vrt < s->min_vrt - s->c.slice_ns)
+		t->vrt = s->min_vrt - s->c.slice_ns;
+	if (fl_cpu_get_key(&s->cpu, t->idx, s->now, t->vrt))
 		push_self(s, t, s->now + wake_latency(s), EV_RUN);
 }
 
@@ -339,6 +347,7 @@ static void block(struct sim *s, struct thr *t)
 	if (!t->on_cpu)
 		return;
 	t->on_cpu = false;
+	t->vrt += s->now - t->cpu_since;
 	next = fl_cpu_put(&s->cpu, s->now, &waited);
 	if (next != FL_TID_NONE)
 		push_self(s, &s->t[next], s->now, EV_RUN);
@@ -759,6 +768,7 @@ static void fault_out_retry(struct sim *s, struct thr *t)
 
 static void fault_done(struct sim *s, struct thr *t, enum fl_model_outcome oc)
 {
+
 	if (t->f.folio) {
 		fl_folio_put(&s->pc, t->f.folio, s->now);
 		t->f.folio = NULL;
@@ -1962,6 +1972,9 @@ int fl_model_run(const struct fl_model_input *in, uint32_t policy, uint64_t seed
 			cw = s.now - t->t_runnable;
 			if (!t->on_cpu) {
 				t->on_cpu = true;
+				t->cpu_since = s.now;
+				if (t->vrt > s.min_vrt)
+					s.min_vrt = t->vrt;	/* min_vruntime only grows */
 				/* only the part inside the window: a thread already runnable
 				 * when its I/O completed queued from before the window opened */
 				if (t->f.win_open)
@@ -1987,7 +2000,8 @@ int fl_model_run(const struct fl_model_input *in, uint32_t policy, uint64_t seed
 			if (t->burst_left) {
 				uint64_t chunk;
 
-				if (s.cpu.rq_n) {	/* slice over and others wait: requeue */
+				if (fl_cpu_head_key(&s.cpu) < t->vrt + (s.now - t->cpu_since)) {
+					/* slice over and a thread with less runtime waits */
 					block(&s, t);
 					make_runnable(&s, t, false);
 					break;
@@ -1995,6 +2009,16 @@ int fl_model_run(const struct fl_model_input *in, uint32_t policy, uint64_t seed
 				chunk = t->burst_left < s.c.slice_ns ? t->burst_left : s.c.slice_ns;
 				t->burst_left -= chunk;
 				push_self(&s, t, s.now + chunk, EV_BURST);
+				break;
+			}
+			if (s.now - t->cpu_since >= s.c.slice_ns &&
+			    fl_cpu_head_key(&s.cpu) < t->vrt + (s.now - t->cpu_since)) {
+				/* back-to-back short bursts (a readahead window's chunks, a
+				 * run of faults) use up a slice too: the tick sets
+				 * need_resched and the next cond_resched (reclaim calls it
+				 * per folio; PREEMPT_NONE here) gives the CPU away */
+				block(&s, t);
+				make_runnable(&s, t, false);
 				break;
 			}
 			step(&s, t);

@@ -115,38 +115,37 @@ FL_TEST(engine_cpu_fifo)
 	fl_cpu_release(&c);
 }
 
-FL_TEST(engine_cpu_woken_ahead_of_preempted)
+FL_TEST(engine_cpu_ordered_by_key)
 {
 	struct fl_cpu c;
 	uint64_t w;
 
 	fl_cpu_init(&c, 1);
-	CHECK(fl_cpu_get(&c, 1, 0));
-	CHECK(!fl_cpu_get(&c, 2, 1));		/* put back by its slice */
-	CHECK(!fl_cpu_get(&c, 3, 2));
-	CHECK(!fl_cpu_get_woken(&c, 4, 3));	/* woken: ahead of 2 and 3 */
-	CHECK(!fl_cpu_get_woken(&c, 5, 4));	/* behind 4, ahead of 2 */
-	CHECK(!fl_cpu_get(&c, 6, 5));
-	CHECK_EQ_U64(fl_cpu_put(&c, 10, &w), 4);
-	CHECK_EQ_U64(w, 7);
-	CHECK_EQ_U64(fl_cpu_put(&c, 11, &w), 5);
+	CHECK(fl_cpu_get_key(&c, 1, 0, 500));
+	CHECK_EQ_U64(fl_cpu_head_key(&c), UINT64_MAX);	/* nobody waits */
+	CHECK(!fl_cpu_get_key(&c, 2, 1, 300));
+	CHECK(!fl_cpu_get_key(&c, 3, 2, 100));
+	CHECK(!fl_cpu_get_key(&c, 4, 3, 300));		/* after the equal key of 2 */
+	CHECK(!fl_cpu_get(&c, 5, 4));			/* no key: last */
+	CHECK(!fl_cpu_get_key(&c, 6, 5, 200));
+	CHECK_EQ_U64(fl_cpu_head_key(&c), 100);
+	CHECK_EQ_U64(fl_cpu_put(&c, 10, &w), 3);
+	CHECK_EQ_U64(w, 8);
+	CHECK_EQ_U64(fl_cpu_put(&c, 11, &w), 6);
 	CHECK_EQ_U64(fl_cpu_put(&c, 12, &w), 2);
-	CHECK_EQ_U64(w, 11);
-	CHECK(!fl_cpu_get_woken(&c, 7, 13));	/* ahead of 3, the oldest preempted */
-	CHECK_EQ_U64(fl_cpu_put(&c, 14, &w), 7);
-	CHECK_EQ_U64(fl_cpu_put(&c, 15, &w), 3);
-	CHECK_EQ_U64(fl_cpu_put(&c, 16, &w), 6);
-	CHECK_EQ_U64(fl_cpu_put(&c, 17, &w), FL_TID_NONE);
-	/* growth keeps both orders */
+	CHECK_EQ_U64(fl_cpu_put(&c, 13, &w), 4);
+	CHECK_EQ_U64(fl_cpu_put(&c, 14, &w), 5);
+	CHECK_EQ_U64(fl_cpu_put(&c, 15, &w), FL_TID_NONE);
+	/* growth keeps the order */
 	CHECK(fl_cpu_get(&c, 0, 0));
 	for (uint32_t i = 0; i < 100; i++) {
-		CHECK(!fl_cpu_get(&c, 1000 + i, 20));
-		CHECK(!fl_cpu_get_woken(&c, 2000 + i, 20));
+		CHECK(!fl_cpu_get_key(&c, 1000 + i, 20, 2000 - i));
+		CHECK(!fl_cpu_get_key(&c, 2000 + i, 20, 100 + i));
 	}
 	for (uint32_t i = 0; i < 100; i++)
 		CHECK_EQ_U64(fl_cpu_put(&c, 30, &w), 2000 + i);
 	for (uint32_t i = 0; i < 100; i++)
-		CHECK_EQ_U64(fl_cpu_put(&c, 30, &w), 1000 + i);
+		CHECK_EQ_U64(fl_cpu_put(&c, 30, &w), 1099 - i);
 	fl_cpu_release(&c);
 }
 
