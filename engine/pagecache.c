@@ -358,7 +358,9 @@ static void reclaim_two_lists(struct fl_pagecache *pc, uint64_t target, uint64_t
 	while (pc->resident > target && budget--) {
 		struct fl_folio *f;
 
-		if (pc->nr_active > pc->resident - pc->nr_active && pc->act_tail != FL_NIL) {
+		/* inactive too small, or all of it scanned: age the active list */
+		if ((pc->nr_active > pc->resident - pc->nr_active || s == FL_NIL) &&
+		    pc->act_tail != FL_NIL) {
 			f = slot_folio(pc, pc->act_tail);
 			f->flags &= ~FL_FOLIO_YOUNG;
 			lru_move(pc, f, false);
@@ -366,17 +368,8 @@ static void reclaim_two_lists(struct fl_pagecache *pc, uint64_t target, uint64_t
 			s = pc->lru_tail;
 			continue;
 		}
-		if (s == FL_NIL) {
-			if (pc->act_tail == FL_NIL)
-				break;
-			/* everything inactive is pinned: age the active list */
-			f = slot_folio(pc, pc->act_tail);
-			f->flags &= ~FL_FOLIO_YOUNG;
-			lru_move(pc, f, false);
-			pc->stats.deactivated++;
-			s = pc->lru_tail;
-			continue;
-		}
+		if (s == FL_NIL)
+			break;
 		f = slot_folio(pc, s);
 		s = f->lru_prev;
 		if (!evictable(f)) {
