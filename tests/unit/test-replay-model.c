@@ -363,3 +363,39 @@ FL_TEST(replay_acq_cost_added_to_waits)
 	}
 	fl_model_input_release(&in);
 }
+
+/*
+ * A memory cgroup far smaller than the readahead windows (8 pages against
+ * 16 threads reading 32-page windows): windows stop where the charge fails,
+ * faults whose own folio cannot be charged sleep until a read completes, and
+ * the run still ends with every fault done, deterministically.
+ */
+FL_TEST(replay_tiny_memcg_charges_fail_and_wait)
+{
+	struct fl_model_input in;
+	struct fl_model_run r, r2;
+	struct fl_metrics m;
+
+	thrash(&in, 16, 1, 8, false);
+	for (size_t i = 0; i < in.nthreads; i++) {	/* 256 pages each, then munmap */
+		struct fl_model_thread *t = &in.threads[i];
+
+		t->ops[257] = t->ops[t->nops - 1];
+		t->nops = 258;
+	}
+	if (run(&in, "mainline", &r, &m) == 0) {
+		CHECK(r.charge_failed > 0);
+		CHECK(r.memcg_waits > 0);
+		CHECK_EQ_U64(r.anomalies, 0);
+		CHECK(m.faults_user > 0);
+		CHECK(r.ops == 16 * 258);
+		if (run(&in, "mainline", &r2, &m) == 0) {
+			CHECK_EQ_U64(r2.charge_failed, r.charge_failed);
+			CHECK_EQ_U64(r2.memcg_waits, r.memcg_waits);
+			CHECK_EQ_U64(r2.makespan_ns, r.makespan_ns);
+			fl_model_run_release(&r2);
+		}
+		fl_model_run_release(&r);
+	}
+	fl_model_input_release(&in);
+}
