@@ -58,6 +58,8 @@ void fl_pagecache_cfg_default(struct fl_pagecache_cfg *cfg)
 	cfg->fault_around_pages = 16;
 	cfg->ra_pages = 32;
 	cfg->two_lists = false;
+	cfg->rotate_busy = false;
+	cfg->strict = false;
 }
 
 void fl_pagecache_init(struct fl_pagecache *pc, const struct fl_pagecache_cfg *cfg)
