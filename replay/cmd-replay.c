@@ -247,6 +247,13 @@ static void print_validate(const struct fl_metrics *cap, const struct runrec *rr
 	for (size_t i = 0; i < a.n; i++) {
 		double c = a.a[i].v, m = get(&b, a.a[i].name);
 		double rel = c != 0 ? (m - c) / fabs(c) : (m == 0 ? 0 : NAN);
+		/* the reconstruction's own doubts: a fault whose path it could not tell,
+		 * events it could not place; the model has neither */
+		bool recon_only = !strcmp(a.a[i].name, "path_unknown") ||
+				  !strcmp(a.a[i].name, "anomalies");
+
+		if (recon_only)
+			rel = NAN;
 
 		if (json) {
 			fl_buf_addf(json, "%s\"%s\": {\"capture\": %.3f, \"model\": %.3f, "
@@ -262,7 +269,9 @@ static void print_validate(const struct fl_metrics *cap, const struct runrec *rr
 			continue;
 		fmtv(x, sizeof(x), c);
 		fmtv(y, sizeof(y), m);
-		if (isnan(rel))
+		if (recon_only)
+			printf("%-28s %14s %14s %10s\n", a.a[i].name, x, y, "n/a");
+		else if (isnan(rel))
 			printf("%-28s %14s %14s %10s\n", a.a[i].name, x, y, "new");
 		else
 			printf("%-28s %14s %14s %+9.1f%%\n", a.a[i].name, x, y, 100 * rel);
