@@ -1,7 +1,8 @@
 /*
  * cpu.c - CPUs and the I/O device of the lock model.
  *
- * CPUs: ncpus identical CPUs and one FIFO run queue, no preemption. A thread
+ * CPUs: ncpus identical CPUs and one run queue (FIFO, or ordered by the
+ * caller's key: virtual runtime, fl_cpu_get_key), no preemption. A thread
  * calls fl_cpu_get when it becomes runnable (starts an op, is woken from an
  * I/O, lock or folio wait) and fl_cpu_put when it stops running; a thread
  * waiting for a CPU is what turns an I/O completion into a late retry
@@ -9,6 +10,21 @@
  * re-acquire the fault lock plus the scheduling delay). Time slicing can be
  * modelled by the caller with put + get at slice ends. Invariant: busy <=
  * ncpus, and a thread is queued only while busy == ncpus.
+ *
+ * Affine mode (fl_cpu_set_affine): one FIFO run queue per CPU, as the
+ * kernel's. A woken thread goes back to the CPU it last ran on
+ * (select_task_rq_fair -> select_idle_sibling(p, prev, target)): if that CPU
+ * is idle it runs; if not, the idle scan (select_idle_cpu, which SIS_UTIL
+ * shortens to nothing when the LLC is busy) finds an idle CPU for
+ * idle_permille of such wake-ups, else the thread waits on the busy CPU's
+ * queue, with no wake-up preemption, until the running thread stops
+ * (EEVDF with RUN_TO_PARITY does not preempt a thread inside its slice for a
+ * woken one; slices are milliseconds, the loops this matters for tens of
+ * microseconds). A CPU that goes idle with nothing queued pulls the longest
+ * waiting thread of another CPU if that thread is not cache hot
+ * (sched_balance_newidle -> can_migrate_task -> task_hot: it ran less than
+ * sysctl_sched_migration_cost ago). Periodic load balancing is not modelled.
+ * Invariant: a thread is queued only on a busy CPU; rq_n counts all queued.
  *
  * I/O device: depth requests in service at once, the rest FIFO; each
  * request's latency is drawn when it enters service, from what the capture
@@ -32,10 +48,47 @@ void fl_cpu_release(struct fl_cpu *cpu)
 	free(cpu->rq_tid);
 	free(cpu->rq_t);
 	free(cpu->rq_key);
+	free(cpu->cur);
+	free(cpu->qhead);
+	free(cpu->qtail);
+	free(cpu->thr);
 	cpu->rq_tid = NULL;
 	cpu->rq_t = NULL;
 	cpu->rq_key = NULL;
+	cpu->cur = cpu->qhead = cpu->qtail = NULL;
+	cpu->thr = NULL;
+	cpu->nthr = 0;
 	cpu->rq_n = cpu->rq_cap = 0;
+}
+
+void fl_cpu_set_affine(struct fl_cpu *cpu, uint64_t migrate_ns, uint32_t idle_permille,
+		       uint64_t seed)
+{
+	cpu->affine = true;
+	cpu->migrate_ns = migrate_ns;
+	cpu->idle_permille = idle_permille > 1000 ? 1000 : idle_permille;
+	fl_rng_init(&cpu->rng, seed);
+	cpu->cur = fl_malloc(cpu->ncpus * sizeof(*cpu->cur));
+	cpu->qhead = fl_malloc(cpu->ncpus * sizeof(*cpu->qhead));
+	cpu->qtail = fl_malloc(cpu->ncpus * sizeof(*cpu->qtail));
+	for (uint32_t c = 0; c < cpu->ncpus; c++)
+		cpu->cur[c] = cpu->qhead[c] = cpu->qtail[c] = FL_TID_NONE;
+}
+
+static struct fl_cpu_thr *thr_of(struct fl_cpu *cpu, uint32_t tid)
+{
+	if (tid >= cpu->nthr) {
+		size_t n = cpu->nthr ? cpu->nthr : 16;
+
+		while (n <= tid)
+			n *= 2;
+		cpu->thr = fl_realloc(cpu->thr, n * sizeof(*cpu->thr));
+		for (size_t i = cpu->nthr; i < n; i++)
+			cpu->thr[i] = (struct fl_cpu_thr){ UINT32_MAX, UINT32_MAX, FL_TID_NONE,
+							   false, 0, 0 };
+		cpu->nthr = n;
+	}
+	return &cpu->thr[tid];
 }
 
 static void account(struct fl_cpu *cpu, uint64_t now)
@@ -46,12 +99,158 @@ static void account(struct fl_cpu *cpu, uint64_t now)
 		cpu->t_last = now;
 }
 
+static void run_on(struct fl_cpu *cpu, uint32_t c, uint32_t tid)
+{
+	struct fl_cpu_thr *t = thr_of(cpu, tid);
+
+	cpu->cur[c] = tid;
+	cpu->busy++;
+	t->on = t->home = c;
+}
+
+static bool affine_get(struct fl_cpu *cpu, uint32_t tid, uint64_t now)
+{
+	struct fl_cpu_thr *t = thr_of(cpu, tid);
+	uint32_t c = t->home;
+
+	if (t->on != UINT32_MAX || t->queued) {
+		cpu->stats.anomalies++;	/* already running or waiting */
+		return t->on != UINT32_MAX;
+	}
+	if (c == UINT32_MAX) {
+		/* never ran: an idle CPU, else the shortest queue (fork balancing) */
+		uint32_t best = 0, bestn = UINT32_MAX;
+
+		for (uint32_t k = 0; k < cpu->ncpus; k++) {
+			uint32_t n = cpu->cur[k] != FL_TID_NONE;
+
+			for (uint32_t x = cpu->qhead[k]; x != FL_TID_NONE; x = cpu->thr[x].qnext)
+				n++;
+			if (n < bestn) {
+				best = k;
+				bestn = n;
+			}
+		}
+		c = best;
+	}
+	if (cpu->cur[c] == FL_TID_NONE) {
+		run_on(cpu, c, tid);
+		return true;
+	}
+	if (cpu->idle_permille && fl_rng_below(&cpu->rng, 1000) < cpu->idle_permille) {
+		/* select_idle_cpu found an idle CPU sharing the cache */
+		for (uint32_t k = 0; k < cpu->ncpus; k++) {
+			if (cpu->cur[k] == FL_TID_NONE) {
+				run_on(cpu, k, tid);
+				return true;
+			}
+		}
+	}
+	/* select_idle_sibling found nothing: wait on the previous CPU (enqueue_task_fair) */
+	t->queued = true;
+	t->home = c;
+	t->q_t = now;
+	t->qnext = FL_TID_NONE;
+	if (cpu->qtail[c] != FL_TID_NONE)
+		cpu->thr[cpu->qtail[c]].qnext = tid;
+	else
+		cpu->qhead[c] = tid;
+	cpu->qtail[c] = tid;
+	cpu->rq_n++;
+	cpu->stats.waits++;
+	if (cpu->rq_n > cpu->stats.max_runq)
+		cpu->stats.max_runq = cpu->rq_n;
+	return false;
+}
+
+/* Removes tid (queued on CPU c) from that queue. */
+static void rq_unlink(struct fl_cpu *cpu, uint32_t c, uint32_t tid)
+{
+	uint32_t prev = FL_TID_NONE;
+
+	for (uint32_t x = cpu->qhead[c]; x != FL_TID_NONE; prev = x, x = cpu->thr[x].qnext) {
+		if (x != tid)
+			continue;
+		if (prev == FL_TID_NONE)
+			cpu->qhead[c] = cpu->thr[x].qnext;
+		else
+			cpu->thr[prev].qnext = cpu->thr[x].qnext;
+		if (cpu->qtail[c] == x)
+			cpu->qtail[c] = prev;
+		cpu->thr[x].qnext = FL_TID_NONE;
+		cpu->thr[x].queued = false;
+		cpu->rq_n--;
+		return;
+	}
+}
+
+static uint32_t affine_put(struct fl_cpu *cpu, uint32_t tid, uint64_t now, uint64_t *waited)
+{
+	struct fl_cpu_thr *t = thr_of(cpu, tid);
+	uint32_t c = t->on, next = FL_TID_NONE;
+	uint64_t w;
+
+	if (c == UINT32_MAX || cpu->cur[c] != tid) {
+		cpu->stats.anomalies++;
+		return FL_TID_NONE;
+	}
+	t->on = UINT32_MAX;
+	t->off_t = now;
+	cpu->cur[c] = FL_TID_NONE;
+	cpu->busy--;
+	if (cpu->qhead[c] != FL_TID_NONE) {
+		next = cpu->qhead[c];
+	} else {
+		/* newidle balance: the longest waiting thread of another CPU that is not cache
+		 * hot (can_migrate_task -> task_hot: ran within sysctl_sched_migration_cost) */
+		uint64_t oldest = UINT64_MAX;
+
+		for (uint32_t k = 0; k < cpu->ncpus; k++)
+			for (uint32_t x = cpu->qhead[k]; x != FL_TID_NONE; x = cpu->thr[x].qnext)
+				if ((!cpu->thr[x].off_t || now - cpu->thr[x].off_t >= cpu->migrate_ns) &&
+				    cpu->thr[x].q_t < oldest) {
+					oldest = cpu->thr[x].q_t;
+					next = x;
+				}
+	}
+	if (next == FL_TID_NONE)
+		return FL_TID_NONE;
+	rq_unlink(cpu, cpu->thr[next].home, next);
+	w = now - cpu->thr[next].q_t;
+	run_on(cpu, c, next);
+	cpu->stats.wait_total_ns += w;
+	if (w > cpu->stats.wait_max_ns)
+		cpu->stats.wait_max_ns = w;
+	if (waited)
+		*waited = w;
+	return next;
+}
+
+uint32_t fl_cpu_put_thread(struct fl_cpu *cpu, uint32_t tid, uint64_t now, uint64_t *waited)
+{
+	if (!cpu->affine)
+		return fl_cpu_put(cpu, now, waited);
+	account(cpu, now);
+	return affine_put(cpu, tid, now, waited);
+}
+
+bool fl_cpu_contended(const struct fl_cpu *cpu, uint32_t tid)
+{
+	if (!cpu->affine)
+		return cpu->rq_n > 0;
+	if (tid >= cpu->nthr || cpu->thr[tid].on == UINT32_MAX)
+		return false;
+	return cpu->qhead[cpu->thr[tid].on] != FL_TID_NONE;
+}
+
 static bool enqueue(struct fl_cpu *cpu, uint32_t tid, uint64_t now, uint64_t key)
 {
 	size_t pos, i;
 
 	account(cpu, now);
 	cpu->stats.runs++;
+	if (cpu->affine)
+		return affine_get(cpu, tid, now);
 	if (cpu->busy < cpu->ncpus) {
 		cpu->busy++;
 		return true;
@@ -60,19 +259,19 @@ static bool enqueue(struct fl_cpu *cpu, uint32_t tid, uint64_t now, uint64_t key
 		size_t ncap = cpu->rq_cap ? 2 * cpu->rq_cap : 64;
 		uint32_t *nt = fl_malloc(ncap * sizeof(*nt));
 		uint64_t *ns = fl_malloc(ncap * sizeof(*ns));
-		uint64_t *nw = fl_malloc(ncap * sizeof(*nw));
+		uint64_t *nk = fl_malloc(ncap * sizeof(*nk));
 
 		for (size_t k = 0; k < cpu->rq_n; k++) {
 			nt[k] = cpu->rq_tid[(cpu->rq_head + k) % cpu->rq_cap];
 			ns[k] = cpu->rq_t[(cpu->rq_head + k) % cpu->rq_cap];
-			nw[k] = cpu->rq_key[(cpu->rq_head + k) % cpu->rq_cap];
+			nk[k] = cpu->rq_key[(cpu->rq_head + k) % cpu->rq_cap];
 		}
 		free(cpu->rq_tid);
 		free(cpu->rq_t);
 		free(cpu->rq_key);
 		cpu->rq_tid = nt;
 		cpu->rq_t = ns;
-		cpu->rq_key = nw;
+		cpu->rq_key = nk;
 		cpu->rq_head = 0;
 		cpu->rq_cap = ncap;
 	}
@@ -110,7 +309,7 @@ bool fl_cpu_get_key(struct fl_cpu *cpu, uint32_t tid, uint64_t now, uint64_t key
 
 uint64_t fl_cpu_head_key(const struct fl_cpu *cpu)
 {
-	return cpu->rq_n ? cpu->rq_key[cpu->rq_head] : UINT64_MAX;
+	return !cpu->affine && cpu->rq_n ? cpu->rq_key[cpu->rq_head] : UINT64_MAX;
 }
 
 uint32_t fl_cpu_put(struct fl_cpu *cpu, uint64_t now, uint64_t *waited)

@@ -23,14 +23,35 @@ struct fl_cpu_stats {
 	uint64_t anomalies;
 };
 
+/* Per-thread state of the affine mode, indexed by tid. */
+struct fl_cpu_thr {
+	uint32_t home;			/* CPU it last ran on (wakes there); UINT32_MAX none */
+	uint32_t on;			/* CPU it runs on now; UINT32_MAX none */
+	uint32_t qnext;			/* next in its CPU's run queue; FL_TID_NONE last */
+	bool queued;			/* in a run queue */
+	uint64_t q_t;			/* ns: entered the run queue */
+	uint64_t off_t;			/* ns: last stopped running (task_hot), 0 never ran */
+};
+
 struct fl_cpu {
 	uint32_t ncpus;			/* CPUs (capture header or --cpus) */
 	uint32_t busy;			/* CPUs running a thread */
-	uint32_t *rq_tid;		/* ring buffer: waiting threads */
+	uint32_t *rq_tid;		/* ring buffer: waiting threads (pool mode) */
 	uint64_t *rq_t;			/* ns: when each started waiting */
-	uint64_t *rq_key;		/* the order of the queue: smallest first, FIFO among equals */
-	size_t rq_head, rq_n, rq_cap;	/* ring head, length, size */
+	uint64_t *rq_key;		/* pool mode: the queue's order, smallest first, FIFO
+					   among equals */
+	size_t rq_head, rq_n, rq_cap;	/* ring head, length, size; rq_n counts the
+					   waiting threads of all CPUs in either mode */
 	uint64_t t_last;		/* ns: last accounting point */
+	/* affine mode (fl_cpu_set_affine): one run queue per CPU */
+	bool affine;
+	uint64_t migrate_ns;		/* ns: sysctl_sched_migration_cost (task_hot) */
+	uint32_t idle_permille;		/* wake-ups onto a busy CPU sent to an idle one, per mille */
+	struct fl_rng rng;		/* draws for idle_permille */
+	uint32_t *cur;			/* [ncpus] tid running on each CPU, FL_TID_NONE idle */
+	uint32_t *qhead, *qtail;	/* [ncpus] FIFO run queues (links in thr[].qnext) */
+	struct fl_cpu_thr *thr;		/* [nthr] by tid */
+	size_t nthr;
 	struct fl_cpu_stats stats;
 };
 
@@ -39,17 +60,36 @@ void fl_cpu_release(struct fl_cpu *cpu);
 /* A thread wants to run: true = it has a CPU now; false = queued FIFO. */
 bool fl_cpu_get(struct fl_cpu *cpu, uint32_t tid, uint64_t now);
 /*
- * As fl_cpu_get, queued by key (smallest first, after equal keys): the caller's
- * virtual runtime, as the fair scheduler orders its run queue
- * (kernel/sched/fair.c, the task with the earliest eligible deadline runs).
- * fl_cpu_get is the FIFO of equal keys.
+ * As fl_cpu_get, queued by key (smallest first, after equal keys) in pool
+ * mode: the caller's virtual runtime, as the fair scheduler orders its run
+ * queue (kernel/sched/fair.c). fl_cpu_get is the FIFO of equal keys. Affine
+ * mode ignores the key (each CPU's queue is FIFO).
  */
 bool fl_cpu_get_key(struct fl_cpu *cpu, uint32_t tid, uint64_t now, uint64_t key);
-/* The key of the first queued thread, UINT64_MAX if none waits. */
+/* Pool mode: the key of the first queued thread, UINT64_MAX if none waits. */
 uint64_t fl_cpu_head_key(const struct fl_cpu *cpu);
 /* A thread stops running (sleeps, ends): the CPU goes to the next queued thread, whose tid
  * is returned with *waited its queueing time in ns, else FL_TID_NONE. */
 uint32_t fl_cpu_put(struct fl_cpu *cpu, uint64_t now, uint64_t *waited);
+/*
+ * Affine mode, the kernel's wake-up placement when select_idle_sibling finds no
+ * idle CPU sharing a cache with the previous one (each CPU its own LLC): a
+ * woken thread goes to the CPU it last ran on and waits there, FIFO, while
+ * that CPU runs another thread, even if another CPU is idle; no wake-up
+ * preemption. A CPU that goes idle with an empty queue pulls the longest
+ * waiting thread of another CPU unless that thread is cache hot (it stopped
+ * running less than migrate_ns ago: task_hot, sched_balance_newidle). A thread
+ * that never ran takes any idle CPU (fork balancing). idle_permille: the share
+ * of wake-ups onto a busy previous CPU that go to an idle CPU instead (the
+ * idle scan succeeded), drawn from an fl_rng seeded with seed; 0 = never,
+ * 1000 = always when one is idle. Call before any get.
+ */
+void fl_cpu_set_affine(struct fl_cpu *cpu, uint64_t migrate_ns, uint32_t idle_permille,
+		       uint64_t seed);
+/* fl_cpu_put of thread tid (the CPU it runs on, in affine mode). */
+uint32_t fl_cpu_put_thread(struct fl_cpu *cpu, uint32_t tid, uint64_t now, uint64_t *waited);
+/* Others wait for the CPU thread tid runs on (a time slice should end). */
+bool fl_cpu_contended(const struct fl_cpu *cpu, uint32_t tid);
 
 enum fl_io_mode {
 	FL_IO_FIXED,			/* every request takes fixed_ns */

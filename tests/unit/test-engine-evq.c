@@ -149,6 +149,70 @@ FL_TEST(engine_cpu_ordered_by_key)
 	fl_cpu_release(&c);
 }
 
+FL_TEST(engine_cpu_affine)
+{
+	struct fl_cpu c;
+	uint64_t w = 0;
+
+	fl_cpu_init(&c, 2);
+	fl_cpu_set_affine(&c, 500, 0, 1);
+	/* first runs: any idle CPU (1 on CPU 0, 2 on CPU 1) */
+	CHECK(fl_cpu_get(&c, 1, 0));
+	CHECK(fl_cpu_get(&c, 2, 0));
+	CHECK_EQ_U64(c.thr[1].on, 0);
+	CHECK_EQ_U64(c.thr[2].on, 1);
+	/* 2 sleeps: CPU 1 goes idle */
+	CHECK_EQ_U64(fl_cpu_put_thread(&c, 2, 10, &w), FL_TID_NONE);
+	CHECK_EQ_U64(c.busy, 1);
+	/* 2 wakes: its previous CPU 1 is idle -> runs there */
+	CHECK(fl_cpu_get(&c, 2, 20));
+	CHECK_EQ_U64(c.thr[2].on, 1);
+	/* 1 sleeps and wakes while 4 runs on CPU 0: it waits on CPU 0, not CPU 1 */
+	CHECK_EQ_U64(fl_cpu_put_thread(&c, 1, 30, &w), FL_TID_NONE);
+	CHECK(fl_cpu_get(&c, 4, 30));
+	CHECK_EQ_U64(c.thr[4].on, 0);
+	CHECK_EQ_U64(fl_cpu_put_thread(&c, 2, 40, &w), FL_TID_NONE);	/* CPU 1 idle now */
+	CHECK(!fl_cpu_get(&c, 1, 50));		/* busy previous CPU: queued there */
+	CHECK(fl_cpu_contended(&c, 4));
+	CHECK(!fl_cpu_contended(&c, 1));
+	CHECK_EQ_U64(c.rq_n, 1);
+	/* 4 stops: 1 gets CPU 0 after 50 ns */
+	CHECK_EQ_U64(fl_cpu_put_thread(&c, 4, 100, &w), 1);
+	CHECK_EQ_U64(w, 50);
+	CHECK_EQ_U64(c.thr[1].on, 0);
+	CHECK_EQ_U64(c.rq_n, 0);
+	/* newidle pull: 2 (last ran at 40) waits on busy CPU 1... */
+	CHECK(fl_cpu_get(&c, 5, 100));		/* 5 takes idle CPU 1 */
+	CHECK_EQ_U64(c.thr[5].on, 1);
+	CHECK(!fl_cpu_get(&c, 2, 200));		/* 2's CPU 1 is busy */
+	/* ...CPU 0 goes idle at 300: 2 stopped 260 ns ago < 500, cache hot, not pulled */
+	CHECK_EQ_U64(fl_cpu_put_thread(&c, 1, 300, &w), FL_TID_NONE);
+	CHECK_EQ_U64(c.busy, 1);
+	/* CPU 0 runs 1 again and goes idle at 600: 2 is no longer hot -> pulled to CPU 0 */
+	CHECK(fl_cpu_get(&c, 1, 400));
+	CHECK_EQ_U64(fl_cpu_put_thread(&c, 1, 600, &w), 2);
+	CHECK_EQ_U64(w, 400);
+	CHECK_EQ_U64(c.thr[2].on, 0);
+	CHECK_EQ_U64(c.thr[2].home, 0);
+	CHECK_EQ_U64(c.rq_n, 0);
+	/* impossible calls are counted, not fatal */
+	CHECK_EQ_U64(fl_cpu_put_thread(&c, 1, 700, &w), FL_TID_NONE);
+	CHECK_EQ_U64(c.stats.anomalies, 1);
+	fl_cpu_release(&c);
+
+	/* idle_permille 1000: a wake-up onto a busy CPU takes the idle one */
+	fl_cpu_init(&c, 2);
+	fl_cpu_set_affine(&c, 500, 1000, 1);
+	CHECK(fl_cpu_get(&c, 1, 0));
+	CHECK(fl_cpu_get(&c, 2, 0));
+	CHECK_EQ_U64(fl_cpu_put_thread(&c, 1, 10, &w), FL_TID_NONE);
+	CHECK(fl_cpu_get(&c, 3, 10));		/* 3 on CPU 0 */
+	CHECK_EQ_U64(fl_cpu_put_thread(&c, 2, 20, &w), FL_TID_NONE);
+	CHECK(fl_cpu_get(&c, 1, 30));		/* previous CPU 0 busy, CPU 1 idle */
+	CHECK_EQ_U64(c.thr[1].on, 1);
+	fl_cpu_release(&c);
+}
+
 FL_TEST(engine_io_depth_and_latencies)
 {
 	struct fl_io io;
