@@ -188,6 +188,14 @@ static void print_group(const struct runrec *rr, size_t n, const struct fl_opstr
 	       info->ra_page_ns ? "measured" : "default",
 	       (unsigned long long)in->costs.reclaim_page_ns,
 	       info->reclaim_page_ns ? "measured" : "default");
+	if (in->wake_affine)
+		printf("wake-ups: on the previous CPU, %u per mille to an idle one (%llu of %llu "
+		       "wake-ups onto a busy CPU moved)\n", in->wake_idle_permille,
+		       (unsigned long long)info->wake_moved,
+		       (unsigned long long)info->wake_busy_prev);
+	else
+		printf("wake-ups: first idle CPU (%llu wake-ups onto a busy CPU measured, too few)\n",
+		       (unsigned long long)info->wake_busy_prev);
 	printf("%-28s", "metric");
 	for (size_t i = 0; i < n; i++) {
 		fl_policy_name(rr[i].r.policy, pn);

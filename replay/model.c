@@ -11,6 +11,12 @@
  * again. Runnable threads wait for a CPU in the engine's FIFO run queue, so
  * the time from an I/O completion to the retry's page-cache lookup includes
  * waiting for a CPU, as on the captured machine (§6.1 "Eviction window").
+ * Where the capture shows the kernel putting woken threads back on their
+ * busy previous CPU (opstream "Wake-up placement"), each CPU has its own run
+ * queue and a woken thread waits for the thread running there to stop
+ * (fl_cpu_set_affine): on anonmix's short loops that serialises the threads'
+ * loops as in the capture, and a fresh region's first write fault rarely
+ * meets another thread's mmap_lock write hold.
  *
  * The fault handler follows §5.2 with the version rules of arch/ and the
  * policy bits of §8:
@@ -70,6 +76,8 @@ _Static_assert(FL_MVMA_READ == FL_VMA_READ && FL_MVMA_WRITE == FL_VMA_WRITE &&
 #define MAX_ATTEMPTS 100		/* handle_mm_fault calls after which TRIED is forced */
 #define SWAP_FILE_BASE 0x80000000u	/* swap cache of mm i is file SWAP_FILE_BASE + i */
 #define FOREIGN_MAX (1u << 22)		/* pages of files cached before the run (16 GiB) */
+/* sysctl_sched_migration_cost (kernel/sched/fair.c): a thread that ran within it is cache hot */
+#define MIGRATION_COST_NS 500000ULL
 
 enum ev_kind { EV_START, EV_RUN, EV_BURST, EV_SLEEP, EV_SPIN, EV_VMA_SPIN, EV_IO_DONE };
 
@@ -348,9 +356,21 @@ static void block(struct sim *s, struct thr *t)
 		return;
 	t->on_cpu = false;
 	t->vrt += s->now - t->cpu_since;
-	next = fl_cpu_put(&s->cpu, s->now, &waited);
+	next = fl_cpu_put_thread(&s->cpu, t->idx, s->now, &waited);
 	if (next != FL_TID_NONE)
 		push_self(s, &s->t[next], s->now, EV_RUN);
+}
+
+/*
+ * Others wait for this thread's CPU and it has had its turn: with one queue, a
+ * thread with less virtual runtime is queued; on per-CPU queues (affine), any
+ * thread queued on its CPU.
+ */
+static bool others_wait(struct sim *s, struct thr *t)
+{
+	if (s->cpu.affine)
+		return fl_cpu_contended(&s->cpu, t->idx);
+	return fl_cpu_head_key(&s->cpu) < t->vrt + (s->now - t->cpu_since);
 }
 
 static void burn(struct sim *s, struct thr *t, uint64_t ns, enum phase next)
@@ -1884,6 +1904,9 @@ int fl_model_run(const struct fl_model_input *in, uint32_t policy, uint64_t seed
 	fl_evq_init(&s.q);
 	fl_rng_init(&s.rng, seed ^ 0x5eed0fa17ab1eULL);
 	fl_cpu_init(&s.cpu, in->ncpus ? in->ncpus : 1);
+	if (in->wake_affine)
+		fl_cpu_set_affine(&s.cpu, MIGRATION_COST_NS, in->wake_idle_permille,
+				  seed ^ 0x5ced0a77ULL);
 	if (in->nio_lat) {
 		if (fl_io_init_samples(&s.io, in->io_depth, FL_IO_SAMPLES, in->io_lat_ns,
 				       in->nio_lat, seed, err) < 0)
@@ -2000,8 +2023,7 @@ int fl_model_run(const struct fl_model_input *in, uint32_t policy, uint64_t seed
 			if (t->burst_left) {
 				uint64_t chunk;
 
-				if (fl_cpu_head_key(&s.cpu) < t->vrt + (s.now - t->cpu_since)) {
-					/* slice over and a thread with less runtime waits */
+				if (others_wait(&s, t)) {	/* slice over and others wait */
 					block(&s, t);
 					make_runnable(&s, t, false);
 					break;
@@ -2011,8 +2033,7 @@ int fl_model_run(const struct fl_model_input *in, uint32_t policy, uint64_t seed
 				push_self(&s, t, s.now + chunk, EV_BURST);
 				break;
 			}
-			if (s.now - t->cpu_since >= s.c.slice_ns &&
-			    fl_cpu_head_key(&s.cpu) < t->vrt + (s.now - t->cpu_since)) {
+			if (s.now - t->cpu_since >= s.c.slice_ns && others_wait(&s, t)) {
 				/* back-to-back short bursts (a readahead window's chunks, a
 				 * run of faults) use up a slice too: the tick sets
 				 * need_resched and the next cond_resched (reclaim calls it

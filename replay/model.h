@@ -189,6 +189,15 @@ struct fl_model_input {
 	 */
 	uint64_t *acq_ns[2];
 	size_t nacq[2];
+	/*
+	 * Wake-up placement measured on the capture (opstream "Wake-up placement"):
+	 * wake_affine: a woken thread goes back to its previous CPU and waits there
+	 * while it is busy (per-CPU run queues, fl_cpu_set_affine), except for
+	 * wake_idle_permille of those wake-ups, which take an idle CPU; false: one
+	 * run queue for all CPUs (the first idle CPU).
+	 */
+	bool wake_affine;
+	uint32_t wake_idle_permille;
 	struct fl_model_costs costs;
 };
 

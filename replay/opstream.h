@@ -33,6 +33,8 @@ struct fl_opstream_info {
 	uint64_t ra_page_ns;		/* ns: per page inserted by readahead, measured (0: default) */
 	uint64_t ra_page_samples;	/* gaps between inserts it is the median of */
 	uint64_t files_cached;		/* files the model starts with in the cache */
+	uint64_t wake_busy_prev;	/* followed threads woken on their busy previous CPU */
+	uint64_t wake_moved;		/* ... of them placed on another CPU (target_cpu) */
 	uint64_t span_ns;		/* first to last event */
 };
 
