@@ -272,8 +272,10 @@ static void off_close(struct tstate *t, uint64_t ts)
  * Wake-up placement (kernel/sched/fair.c select_task_rq_fair ->
  * select_idle_sibling): a followed thread woken by an interrupt on the CPU
  * it last ran on while another task runs there (the sched_waking event's
- * CPU is that CPU and its common_pid is not 0) was placed on that busy CPU
- * (target_cpu = it) unless the idle scan found another CPU. With SIS_UTIL
+ * CPU is that CPU and its common_pid is not 0) and another CPU is idle (its
+ * last traced sched_switch was to pid 0 and nothing ran there since) was
+ * placed on that busy CPU (target_cpu = it) unless the idle scan found the
+ * idle CPU. With SIS_UTIL
  * the scan covers fewer CPUs the busier the LLC is, and none above ~85 % of
  * its capacity; on this 2-CPU VM the woken thread stayed on the busy CPU in
  * 4682 of 4689 such wake-ups (anonmix, short loops) and waited there for the
@@ -282,11 +284,24 @@ static void off_close(struct tstate *t, uint64_t ts)
  * wake-ups the model places wake-ups that way (fl_cpu_set_affine).
  */
 #define WAKE_MIN	100
+#define WAKE_CPUS	256		/* CPUs whose idle state is followed */
+
+/* Another CPU than cpu was idle (its last traced switch was to the idle task). */
+static bool other_idle(const uint8_t *idle, int32_t cpu)
+{
+	for (int32_t k = 0; k < WAKE_CPUS; k++)
+		if (k != cpu && idle[k] == 1)
+			return true;
+	return false;
+}
 
 static int load_offcpu(struct ctx *c, int64_t first_id, int64_t last_id)
 {
+	uint8_t idle[WAKE_CPUS];	/* per CPU: 1 idle, 0 running a task, 2 unknown */
 	sqlite3_stmt *st;
 	int rc;
+
+	memset(idle, 2, sizeof(idle));
 
 	/* event.type (enum fl_ev): 10 SCHED_SWITCH, 11 SCHED_WAKING; the followed threads'
 	 * own events: faults 1-2, mmap_lock 3-5, filemap 6-7, syscalls 21-22 */
@@ -302,6 +317,8 @@ static int load_offcpu(struct ctx *c, int64_t first_id, int64_t last_id)
 		int32_t cpu = sqlite3_column_int(st, 6), cur = sqlite3_column_int(st, 5);
 		size_t i;
 
+		if (cpu >= 0 && cpu < WAKE_CPUS && type != 11)
+			idle[cpu] = type == 10 ? sqlite3_column_int(st, 3) == 0 : cur == 0;
 		if (type == 10) {
 			int32_t prev = sqlite3_column_int(st, 1), next = sqlite3_column_int(st, 3);
 			int64_t state = sqlite3_column_int64(st, 2);
@@ -327,7 +344,7 @@ static int load_offcpu(struct ctx *c, int64_t first_id, int64_t last_id)
 			i = thread_idx(c, pid);
 			if (i == SIZE_MAX)
 				continue;
-			if (c->ts[i].cpu == cpu && cur != 0 && cur != pid) {
+			if (c->ts[i].cpu == cpu && cur != 0 && cur != pid && other_idle(idle, cpu)) {
 				c->info->wake_busy_prev++;
 				c->info->wake_moved += sqlite3_column_int(st, 2) != cpu;
 			}

@@ -140,9 +140,11 @@ py "
 import json
 for r in json.load(open('$TMP/a.json'))['runs']:
     w = r['retry_window']
-    # avg_us has 3 decimals: its rounding, times count, is the slack
-    assert w['cpu_wait_us'] + w['mmap_wait_us'] + w['vma_wait_us'] <= \
-        (w['avg_us'] + 0.0005) * w['count'] + 1, (r['policy'], w)
+    # avg_us is printed to 1 ns: times count, rounding moves the total by up to count / 2 ns
+    # (a fault-around hit closes its window at the lookup, so the parts can fill it exactly)
+    parts = w['cpu_wait_us'] + w['mmap_wait_us'] + w['vma_wait_us']
+    total = w['avg_us'] * w['count']
+    assert parts <= total + 0.0005 * w['count'] + 0.003, (r['policy'], parts, total, w['count'])
 " 2>"$TMP/py" && ok "thrash: retry window decomposed per policy" ||
 	not_ok "thrash: retry window" "$(tail -2 "$TMP/py")"
 
