@@ -188,6 +188,9 @@ static void print_group(const struct runrec *rr, size_t n, const struct fl_opstr
 	       info->ra_page_ns ? "measured" : "default",
 	       (unsigned long long)in->costs.reclaim_page_ns,
 	       info->reclaim_page_ns ? "measured" : "default");
+	printf("wake-up latency on an idle CPU %llu ns (%s, %llu samples)\n",
+	       (unsigned long long)in->costs.wake_ns, info->wake_ns ? "measured" : "default",
+	       (unsigned long long)info->wake_samples);
 	if (in->wake_affine)
 		printf("wake-ups: on the previous CPU, %u per mille to an idle one (%llu of %llu "
 		       "wake-ups onto a busy CPU moved)\n", in->wake_idle_permille,

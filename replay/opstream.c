@@ -77,6 +77,7 @@ struct tstate {
 	size_t noff, capoff, pos;
 	bool open;			/* switched out, not back yet */
 	int32_t cpu;			/* CPU it last ran on, -1 unknown */
+	uint64_t wake_t;		/* ns: woken onto an idle CPU, not running yet; 0 none */
 };
 
 struct ctx {
@@ -232,6 +233,13 @@ static int load_maps(struct ctx *c)
 	return rc == SQLITE_DONE ? 0 : sqlerr(c, "maps");
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 static size_t thread_idx(const struct ctx *c, int32_t tid)
 {
 	for (size_t i = 0; i < c->nts; i++)
@@ -282,9 +290,32 @@ static void off_close(struct tstate *t, uint64_t ts)
  * running thread to sleep, which serialises the threads' loops. The share
  * that moved is info->wake_moved / wake_busy_prev; with WAKE_MIN such
  * wake-ups the model places wake-ups that way (fl_cpu_set_affine).
+ *
+ * Wake-up latency: from a sched_waking whose target CPU was idle to the
+ * woken thread's switch-in or first own event there. The median is the
+ * model's wake_ns (with WAKE_MIN samples): on this VM an idle vCPU takes
+ * ~10 us to run a woken thread (halt exit, then the switch), five times the
+ * 2 us default; every rwsem sleeper pays it (its acquisitions' wait
+ * percentiles), and so does every return from a sleep.
  */
 #define WAKE_MIN	100
 #define WAKE_CPUS	256		/* CPUs whose idle state is followed */
+#define WAKE_LAT_MAX_NS	1000000		/* longer: a missed event, not a wake-up latency */
+
+/* A thread woken onto an idle CPU runs at ts: one wake-up latency sample. */
+static void wake_sample(struct tstate *t, uint64_t ts, uint64_t **lat, size_t *n, size_t *cap)
+{
+	if (!t->wake_t)
+		return;
+	if (ts - t->wake_t < WAKE_LAT_MAX_NS) {
+		if (*n == *cap) {
+			*cap = *cap ? 2 * *cap : 1024;
+			*lat = fl_realloc(*lat, *cap * sizeof(**lat));
+		}
+		(*lat)[(*n)++] = ts - t->wake_t;
+	}
+	t->wake_t = 0;
+}
 
 /* Another CPU than cpu was idle (its last traced switch was to the idle task). */
 static bool other_idle(const uint8_t *idle, int32_t cpu)
@@ -298,6 +329,8 @@ static bool other_idle(const uint8_t *idle, int32_t cpu)
 static int load_offcpu(struct ctx *c, int64_t first_id, int64_t last_id)
 {
 	uint8_t idle[WAKE_CPUS];	/* per CPU: 1 idle, 0 running a task, 2 unknown */
+	uint64_t *lat = NULL;		/* ns: wake-up -> running on an idle CPU */
+	size_t nlat = 0, caplat = 0;
 	sqlite3_stmt *st;
 	int rc;
 
@@ -335,6 +368,7 @@ static int load_offcpu(struct ctx *c, int64_t first_id, int64_t last_id)
 				if (c->ts[i].open)
 					off_close(&c->ts[i], ts);
 				c->ts[i].cpu = cpu;
+				wake_sample(&c->ts[i], ts, &lat, &nlat, &caplat);
 			}
 			continue;
 		}
@@ -348,9 +382,14 @@ static int load_offcpu(struct ctx *c, int64_t first_id, int64_t last_id)
 				c->info->wake_busy_prev++;
 				c->info->wake_moved += sqlite3_column_int(st, 2) != cpu;
 			}
+			c->ts[i].wake_t = 0;
 			if (c->ts[i].open && !c->ts[i].off[c->ts[i].noff - 1].preempted) {
+				int32_t target = sqlite3_column_int(st, 2);
+
 				off_close(&c->ts[i], ts);
 				off_open(&c->ts[i], ts, true);	/* woken, waiting for a CPU */
+				if (target >= 0 && target < WAKE_CPUS && idle[target] == 1)
+					c->ts[i].wake_t = ts;
 			}
 			continue;
 		}
@@ -360,7 +399,15 @@ static int load_offcpu(struct ctx *c, int64_t first_id, int64_t last_id)
 		c->ts[i].cpu = cpu;
 		if (c->ts[i].open)
 			off_close(&c->ts[i], ts);
+		wake_sample(&c->ts[i], ts, &lat, &nlat, &caplat);
 	}
+	if (nlat >= WAKE_MIN) {
+		qsort(lat, nlat, sizeof(*lat), cmp_u64);
+		c->in->costs.wake_ns = lat[nlat / 2];
+		c->info->wake_ns = lat[nlat / 2];
+		c->info->wake_samples = nlat;
+	}
+	free(lat);
 	if (c->info->wake_busy_prev >= WAKE_MIN) {
 		c->in->wake_affine = true;
 		c->in->wake_idle_permille = (uint32_t)(c->info->wake_moved * 1000 /
@@ -778,12 +825,6 @@ static uint32_t io_concurrency(struct ioev *ev, size_t n)
 	return mode;
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
 
 /*
  * Two costs the model charges as CPU time, measured on the capture itself

@@ -35,6 +35,8 @@ struct fl_opstream_info {
 	uint64_t files_cached;		/* files the model starts with in the cache */
 	uint64_t wake_busy_prev;	/* followed threads woken on their busy previous CPU */
 	uint64_t wake_moved;		/* ... of them placed on another CPU (target_cpu) */
+	uint64_t wake_ns;		/* ns: median wake-up -> running on an idle CPU (0: default) */
+	uint64_t wake_samples;		/* wake-ups it is the median of */
 	uint64_t span_ns;		/* first to last event */
 };
 
