@@ -292,7 +292,9 @@ static void off_close(struct tstate *t, uint64_t ts)
  * wake-ups the model places wake-ups that way (fl_cpu_set_affine).
  *
  * Wake-up latency: from a sched_waking whose target CPU was idle to the
- * woken thread's switch-in or first own event there. The median is the
+ * woken thread's switch-in there, counted only when that switch comes from
+ * the idle task (prev_pid 0): the pid-filtered instance does not show an
+ * untraced task that ran on the "idle" CPU in between. The median is the
  * model's wake_ns (with WAKE_MIN samples): on this VM an idle vCPU takes
  * ~10 us to run a woken thread (halt exit, then the switch), five times the
  * 2 us default; every rwsem sleeper pays it (its acquisitions' wait
@@ -368,7 +370,11 @@ static int load_offcpu(struct ctx *c, int64_t first_id, int64_t last_id)
 				if (c->ts[i].open)
 					off_close(&c->ts[i], ts);
 				c->ts[i].cpu = cpu;
-				wake_sample(&c->ts[i], ts, &lat, &nlat, &caplat);
+				/* a sample only when the CPU goes from idle to it: an untraced
+				 * task in between (the pid filter hides it) is not latency */
+				if (prev == 0)
+					wake_sample(&c->ts[i], ts, &lat, &nlat, &caplat);
+				c->ts[i].wake_t = 0;
 			}
 			continue;
 		}
@@ -399,7 +405,7 @@ static int load_offcpu(struct ctx *c, int64_t first_id, int64_t last_id)
 		c->ts[i].cpu = cpu;
 		if (c->ts[i].open)
 			off_close(&c->ts[i], ts);
-		wake_sample(&c->ts[i], ts, &lat, &nlat, &caplat);
+		c->ts[i].wake_t = 0;	/* its switch-in was missed: no sample */
 	}
 	if (nlat >= WAKE_MIN) {
 		qsort(lat, nlat, sizeof(*lat), cmp_u64);
