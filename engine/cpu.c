@@ -202,16 +202,26 @@ static uint32_t affine_put(struct fl_cpu *cpu, uint32_t tid, uint64_t now, uint6
 		next = cpu->qhead[c];
 	} else {
 		/* newidle balance: the longest waiting thread of another CPU that is not cache
-		 * hot (can_migrate_task -> task_hot: ran within sysctl_sched_migration_cost) */
+		 * hot (can_migrate_task -> task_hot: ran within sysctl_sched_migration_cost),
+		 * or hot from a CPU with two or more waiting: an imbalance the periodic
+		 * balancer would fix (sched_balance_rq migrates hot tasks once balancing
+		 * has failed cache_nice_tries times), and without which threads that
+		 * started on one CPU would stay piled there for the whole run */
 		uint64_t oldest = UINT64_MAX;
 
-		for (uint32_t k = 0; k < cpu->ncpus; k++)
+		for (uint32_t k = 0; k < cpu->ncpus; k++) {
+			uint32_t waiting = 0;
+
 			for (uint32_t x = cpu->qhead[k]; x != FL_TID_NONE; x = cpu->thr[x].qnext)
-				if ((!cpu->thr[x].off_t || now - cpu->thr[x].off_t >= cpu->migrate_ns) &&
+				waiting++;
+			for (uint32_t x = cpu->qhead[k]; x != FL_TID_NONE; x = cpu->thr[x].qnext)
+				if ((waiting >= 2 || !cpu->thr[x].off_t ||
+				     now - cpu->thr[x].off_t >= cpu->migrate_ns) &&
 				    cpu->thr[x].q_t < oldest) {
 					oldest = cpu->thr[x].q_t;
 					next = x;
 				}
+		}
 	}
 	if (next == FL_TID_NONE)
 		return FL_TID_NONE;

@@ -28,3 +28,38 @@ need_tracefs() {
 	if [ ! -d /sys/kernel/tracing/events ]; then skip "$1" "tracefs unavailable"; return 1; fi
 	return 0
 }
+
+# anonmix_validate LABEL ARGS... - captures tests/workloads/anonmix ARGS into $TMP/am.flc and
+# replays mainline with --validate into $TMP/val.json (capture stdout in $TMP/am.out). The
+# workload is a plain build even under `make SANITIZE=...`: the sanitizer's runtime (a large
+# library, shadow mappings) changes what is measured; faultlab itself stays sanitized.
+# Prints FAIL and returns 1 if a step fails.
+anonmix_validate() {
+	local label=$1 am=$WORKLOADS/anonmix
+	shift
+	if ldd "$am" 2>/dev/null | grep -Eq 'lib(asan|ubsan)'; then
+		am=$TMP/anonmix
+		cc -O2 -pthread -o "$am" "$FL_ROOT/tests/workloads/anonmix.c" ||
+			{ not_ok "build a plain anonmix"; return 1; }
+	fi
+	if ! "$FAULTLAB" capture -o "$TMP/am.flc" -- "$am" "$@" >"$TMP/am.out" 2>"$TMP/am.err"; then
+		not_ok "capture $label" "$(tail -5 "$TMP/am.err")"
+		return 1
+	fi
+	if ! "$FAULTLAB" replay --model --policy mainline --validate --db "$TMP/am.db" \
+		--format json "$TMP/am.flc" >"$TMP/val.json" 2>"$TMP/err"; then
+		not_ok "$label: replay --validate" "$(tail -5 "$TMP/err")"
+		return 1
+	fi
+}
+
+# py_check NAME SCRIPT - runs python3 -c SCRIPT: ok NAME followed by what it printed, else FAIL
+# NAME with what it printed and its error.
+py_check() {
+	if python3 -c "$2" >"$TMP/fid" 2>"$TMP/py"; then
+		ok "$1"
+		cat "$TMP/fid"
+	else
+		not_ok "$1" "$(cat "$TMP/fid"; tail -2 "$TMP/py")"
+	fi
+}

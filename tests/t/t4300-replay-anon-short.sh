@@ -13,23 +13,7 @@
 py() { python3 -c "$@"; }
 
 need_tracefs "anonmix short loops" || exit 0
-# a plain workload even under `make SANITIZE=...` (see t4100)
-AM=$WORKLOADS/anonmix
-if ldd "$AM" 2>/dev/null | grep -Eq 'lib(asan|ubsan)'; then
-	AM=$TMP/anonmix
-	cc -O2 -pthread -o "$AM" "$FL_ROOT/tests/workloads/anonmix.c" ||
-		{ not_ok "build a plain anonmix"; exit 0; }
-fi
-if ! "$FAULTLAB" capture -o "$TMP/am.flc" -- "$AM" 4 2 8 100 300 >"$TMP/am.out" \
-	2>"$TMP/am.err"; then
-	not_ok "capture anonmix 4 2 8 100 300" "$(tail -5 "$TMP/am.err")"
-	exit 0
-fi
-if ! "$FAULTLAB" replay --model --policy mainline --validate --db "$TMP/am.db" --format json \
-	"$TMP/am.flc" >"$TMP/val.json" 2>"$TMP/err"; then
-	not_ok "replay --validate" "$(tail -5 "$TMP/err")"
-	exit 0
-fi
+anonmix_validate "anonmix 4 2 8 100 300" 4 2 8 100 300 || exit 0
 ok "captured ($(cat "$TMP/am.out")) and replayed"
 
 # the capture shows the placement: woken threads stay on their busy previous CPU
@@ -38,25 +22,32 @@ grep -q "^wake-ups: on the previous CPU" "$TMP/text" &&
 	ok "wake-ups on the busy previous CPU measured ($(grep '^wake-ups' "$TMP/text"))" ||
 	not_ok "wake-up placement" "$(grep '^wake' "$TMP/text"; tail -2 "$TMP/err")"
 
-# Bounds: the counts of the issue (25 %) on path_vma and the acquisitions; path_vma_retry_mmap
-# at 40 % (two captures gave +20 % and -5 %; the model without the placement +172..+280 %), the
-# total write wait at 50 % (-8 %, -16 %; it was +21..+49 %).
-if py "
-import json
-v = json.load(open('$TMP/val.json'))['validate']['metrics']
+# The model's runs on such a capture are path dependent: which threads share a CPU decides how
+# often their loops overlap, and a seed (the wake-up latency draws) now and then sends a run into
+# a mostly serialised course (t43 runs: seeds 1-4 gave 574, 944, 852, 822 against 1038). So the
+# model's figure is the median of three seeds. Bounds: the counts of the issue (25 %) on
+# path_vma and the acquisitions; path_vma_retry_mmap at 40 % (medians over six captures: -10 …
+# -21 %; the model without the wake-up placement +172..+280 %), the total write wait at 50 %.
+for seed in 2 3; do
+	"$FAULTLAB" replay --model --policy mainline --validate --seed $seed --db "$TMP/am.db" \
+		--format json >"$TMP/val$seed.json" 2>"$TMP/err" ||
+		not_ok "replay --validate --seed $seed" "$(tail -3 "$TMP/err")"
+done
+py_check "--validate (median of 3 seeds): path_vma_retry_mmap within 40 %, write wait within 50 %" "
+import json, statistics
+vs = [json.load(open(f))['validate']['metrics']
+      for f in ('$TMP/val.json', '$TMP/val2.json', '$TMP/val3.json')]
 bad = []
 for k, bound in (('path_vma', 0.25), ('mmap_read_acq', 0.25), ('mmap_write_acq', 0.25),
                  ('path_vma_retry_mmap', 0.40), ('mmap_write_wait_us.total', 0.50)):
-    c, m = v[k]['capture'], v[k]['model']
+    c = vs[0][k]['capture']
+    ms = [v[k]['model'] for v in vs]
+    m = statistics.median(ms)
     e = (m - c) / c if c else float('inf')
-    print('    %-26s capture %12.1f model %12.1f rel.err %+7.1f%%' % (k, c, m, 100 * e))
+    print('    %-26s capture %12.1f model %12.1f (seeds %s) rel.err %+7.1f%%' %
+          (k, c, m, ' '.join('%.0f' % x for x in ms), 100 * e))
     if abs(e) > bound:
         bad.append(k)
-assert v['path_vma_retry_mmap']['capture'] >= 100, 'too few fresh-region retries to compare'
+assert vs[0]['path_vma_retry_mmap']['capture'] >= 100, 'too few fresh-region retries to compare'
 assert not bad, bad
-" >"$TMP/fid" 2>"$TMP/py"; then
-	ok "--validate: path_vma_retry_mmap within 40 %, write wait within 50 %"
-	cat "$TMP/fid"
-else
-	not_ok "--validate fidelity" "$(cat "$TMP/fid"; tail -2 "$TMP/py")"
-fi
+"
