@@ -23,7 +23,8 @@
  * microseconds). A CPU that goes idle with nothing queued pulls the longest
  * waiting thread of another CPU if that thread is not cache hot
  * (sched_balance_newidle -> can_migrate_task -> task_hot: it ran less than
- * sysctl_sched_migration_cost ago). Periodic load balancing is not modelled.
+ * sysctl_sched_migration_cost ago), or, hot or not, from a CPU where two or
+ * more wait (the imbalance the periodic balancer would fix). Periodic load balancing is not modelled.
  * Invariant: a thread is queued only on a busy CPU; rq_n counts all queued.
  *
  * I/O device: depth requests in service at once, the rest FIFO; each

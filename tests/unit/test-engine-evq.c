@@ -213,6 +213,34 @@ FL_TEST(engine_cpu_affine)
 	fl_cpu_release(&c);
 }
 
+FL_TEST(engine_cpu_affine_pulls_from_a_pile)
+{
+	struct fl_cpu c;
+	uint64_t w = 0;
+
+	fl_cpu_init(&c, 2);
+	fl_cpu_set_affine(&c, 500, 0, 1);
+	CHECK(fl_cpu_get(&c, 1, 0));			/* CPU 0 */
+	CHECK(fl_cpu_get(&c, 2, 0));			/* CPU 1 */
+	CHECK_EQ_U64(fl_cpu_put_thread(&c, 1, 10, &w), FL_TID_NONE);
+	CHECK(fl_cpu_get(&c, 3, 10));			/* first run: the idle CPU 0 */
+	CHECK_EQ_U64(fl_cpu_put_thread(&c, 3, 11, &w), FL_TID_NONE);
+	CHECK(fl_cpu_get(&c, 4, 11));			/* CPU 0 too */
+	CHECK_EQ_U64(fl_cpu_put_thread(&c, 4, 12, &w), FL_TID_NONE);
+	CHECK(fl_cpu_get(&c, 1, 13));			/* home CPU 0, idle: runs */
+	CHECK(!fl_cpu_get(&c, 3, 14));			/* home CPU 0, busy: waits there */
+	CHECK(!fl_cpu_get(&c, 4, 14));
+	/* CPU 1 goes idle: 3 and 4 are cache hot (off 4 and 3 ns < 500), but two wait on
+	 * CPU 0, so the oldest is pulled */
+	CHECK_EQ_U64(fl_cpu_put_thread(&c, 2, 15, &w), 3);
+	CHECK_EQ_U64(c.thr[3].on, 1);
+	CHECK_EQ_U64(w, 1);
+	/* one waiting and hot: stays */
+	CHECK_EQ_U64(fl_cpu_put_thread(&c, 3, 16, &w), FL_TID_NONE);
+	CHECK_EQ_U64(c.thr[4].home, 0);
+	fl_cpu_release(&c);
+}
+
 FL_TEST(engine_io_depth_and_latencies)
 {
 	struct fl_io io;
