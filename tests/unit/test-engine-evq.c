@@ -149,16 +149,22 @@ FL_TEST(engine_cpu_ordered_by_key)
 	fl_cpu_release(&c);
 }
 
+/* Two affine CPUs (migration cost 500 ns, no idle scan); first runs take any idle CPU:
+ * thread 1 on CPU 0, thread 2 on CPU 1. */
+static void affine_two(struct fl_cpu *c)
+{
+	fl_cpu_init(c, 2);
+	fl_cpu_set_affine(c, 500, 0, 1);
+	CHECK(fl_cpu_get(c, 1, 0));
+	CHECK(fl_cpu_get(c, 2, 0));
+}
+
 FL_TEST(engine_cpu_affine)
 {
 	struct fl_cpu c;
 	uint64_t w = 0;
 
-	fl_cpu_init(&c, 2);
-	fl_cpu_set_affine(&c, 500, 0, 1);
-	/* first runs: any idle CPU (1 on CPU 0, 2 on CPU 1) */
-	CHECK(fl_cpu_get(&c, 1, 0));
-	CHECK(fl_cpu_get(&c, 2, 0));
+	affine_two(&c);
 	CHECK_EQ_U64(c.thr[1].on, 0);
 	CHECK_EQ_U64(c.thr[2].on, 1);
 	/* 2 sleeps: CPU 1 goes idle */
@@ -218,10 +224,7 @@ FL_TEST(engine_cpu_affine_pulls_from_a_pile)
 	struct fl_cpu c;
 	uint64_t w = 0;
 
-	fl_cpu_init(&c, 2);
-	fl_cpu_set_affine(&c, 500, 0, 1);
-	CHECK(fl_cpu_get(&c, 1, 0));			/* CPU 0 */
-	CHECK(fl_cpu_get(&c, 2, 0));			/* CPU 1 */
+	affine_two(&c);
 	CHECK_EQ_U64(fl_cpu_put_thread(&c, 1, 10, &w), FL_TID_NONE);
 	CHECK(fl_cpu_get(&c, 3, 10));			/* first run: the idle CPU 0 */
 	CHECK_EQ_U64(fl_cpu_put_thread(&c, 3, 11, &w), FL_TID_NONE);
