@@ -24,7 +24,10 @@
  * waiting thread of another CPU if that thread is not cache hot
  * (sched_balance_newidle -> can_migrate_task -> task_hot: it ran less than
  * sysctl_sched_migration_cost ago), or, hot or not, from a CPU where two or
- * more wait (the imbalance the periodic balancer would fix). Periodic load balancing is not modelled.
+ * more wait (the imbalance the periodic balancer would fix). The periodic
+ * balancer itself is approximated at wake-ups: a thread whose busy home CPU
+ * is home to at least two more recently active threads (ran within 10 ms)
+ * than another CPU moves its home there (stats.rehomed). Periodic load balancing is not modelled.
  * Invariant: a thread is queued only on a busy CPU; rq_n counts all queued.
  *
  * I/O device: depth requests in service at once, the rest FIFO; each
@@ -109,6 +112,8 @@ static void run_on(struct fl_cpu *cpu, uint32_t c, uint32_t tid)
 	t->on = t->home = c;
 }
 
+#define BALANCE_ACTIVE_NS 10000000ULL	/* 10 ms: a thread that ran since counts as load */
+
 static bool affine_get(struct fl_cpu *cpu, uint32_t tid, uint64_t now)
 {
 	struct fl_cpu_thr *t = thr_of(cpu, tid);
@@ -133,6 +138,32 @@ static bool affine_get(struct fl_cpu *cpu, uint32_t tid, uint64_t now)
 			}
 		}
 		c = best;
+	}
+	if (cpu->cur[c] != FL_TID_NONE && cpu->ncpus > 1) {
+		/*
+		 * The periodic balancer (sched_balance_rq, every few ms on a busy CPU) moves
+		 * threads from a CPU that more recently active threads call home to one that
+		 * fewer do, hot or not once balancing keeps failing; the model does it at the
+		 * wake-up: a thread whose busy home CPU has two or more active threads more
+		 * than another CPU is rehomed there (active: ran within BALANCE_ACTIVE_NS).
+		 */
+		uint32_t homes[64] = { 0 }, lo = c;
+
+		for (size_t x = 0; x < cpu->nthr && cpu->ncpus <= 64; x++) {
+			const struct fl_cpu_thr *o = &cpu->thr[x];
+
+			if (o->home < cpu->ncpus && (o->on != UINT32_MAX || o->queued || x == tid ||
+						     (o->off_t && now - o->off_t < BALANCE_ACTIVE_NS)))
+				homes[o->home]++;
+		}
+		for (uint32_t k = 0; k < cpu->ncpus && cpu->ncpus <= 64; k++)
+			if (homes[k] < homes[lo])
+				lo = k;
+		if (lo != c && homes[c] >= homes[lo] + 2) {
+			c = lo;
+			t->home = lo;
+			cpu->stats.rehomed++;
+		}
 	}
 	if (cpu->cur[c] == FL_TID_NONE) {
 		run_on(cpu, c, tid);

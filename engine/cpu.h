@@ -20,6 +20,7 @@ struct fl_cpu_stats {
 	uint64_t wait_max_ns;		/* ns */
 	uint64_t max_runq;		/* threads */
 	uint64_t busy_ns;		/* ns × CPUs busy, integrated up to the last call */
+	uint64_t rehomed;		/* affine: wake-ups moved to a less loaded CPU */
 	uint64_t anomalies;
 };
 

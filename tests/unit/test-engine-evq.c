@@ -224,23 +224,52 @@ FL_TEST(engine_cpu_affine_pulls_from_a_pile)
 	struct fl_cpu c;
 	uint64_t w = 0;
 
-	affine_two(&c);
-	CHECK_EQ_U64(fl_cpu_put_thread(&c, 1, 10, &w), FL_TID_NONE);
-	CHECK(fl_cpu_get(&c, 3, 10));			/* first run: the idle CPU 0 */
-	CHECK_EQ_U64(fl_cpu_put_thread(&c, 3, 11, &w), FL_TID_NONE);
-	CHECK(fl_cpu_get(&c, 4, 11));			/* CPU 0 too */
-	CHECK_EQ_U64(fl_cpu_put_thread(&c, 4, 12, &w), FL_TID_NONE);
-	CHECK(fl_cpu_get(&c, 1, 13));			/* home CPU 0, idle: runs */
-	CHECK(!fl_cpu_get(&c, 3, 14));			/* home CPU 0, busy: waits there */
-	CHECK(!fl_cpu_get(&c, 4, 14));
-	/* CPU 1 goes idle: 3 and 4 are cache hot (off 4 and 3 ns < 500), but two wait on
+	affine_two(&c);				/* 1 on CPU 0, 2 on CPU 1 */
+	CHECK_EQ_U64(fl_cpu_put_thread(&c, 2, 1, &w), FL_TID_NONE);
+	CHECK(fl_cpu_get(&c, 5, 1));		/* first run: the idle CPU 1 */
+	CHECK_EQ_U64(fl_cpu_put_thread(&c, 1, 2, &w), FL_TID_NONE);
+	CHECK(fl_cpu_get(&c, 3, 2));		/* first run: the idle CPU 0 */
+	CHECK_EQ_U64(fl_cpu_put_thread(&c, 3, 3, &w), FL_TID_NONE);
+	CHECK(fl_cpu_get(&c, 4, 3));		/* CPU 0 too */
+	CHECK_EQ_U64(fl_cpu_put_thread(&c, 4, 4, &w), FL_TID_NONE);
+	CHECK(fl_cpu_get(&c, 1, 5));		/* home CPU 0, idle: runs */
+	/* homes 3 (CPU 0) against 2 (CPU 1): no rebalancing, 3 and 4 wait on CPU 0 */
+	CHECK(!fl_cpu_get(&c, 3, 6));
+	CHECK(!fl_cpu_get(&c, 4, 6));
+	CHECK_EQ_U64(c.stats.rehomed, 0);
+	/* CPU 1 goes idle: 3 and 4 are cache hot (off 3 and 2 ns < 500), but two wait on
 	 * CPU 0, so the oldest is pulled */
-	CHECK_EQ_U64(fl_cpu_put_thread(&c, 2, 15, &w), 3);
+	CHECK_EQ_U64(fl_cpu_put_thread(&c, 5, 7, &w), 3);
 	CHECK_EQ_U64(c.thr[3].on, 1);
 	CHECK_EQ_U64(w, 1);
 	/* one waiting and hot: stays */
-	CHECK_EQ_U64(fl_cpu_put_thread(&c, 3, 16, &w), FL_TID_NONE);
+	CHECK_EQ_U64(fl_cpu_put_thread(&c, 3, 8, &w), FL_TID_NONE);
 	CHECK_EQ_U64(c.thr[4].home, 0);
+	fl_cpu_release(&c);
+}
+
+FL_TEST(engine_cpu_affine_rehomes_by_load)
+{
+	struct fl_cpu c;
+	uint64_t w = 0;
+
+	affine_two(&c);				/* 1 on CPU 0, 2 on CPU 1 */
+	CHECK_EQ_U64(fl_cpu_put_thread(&c, 1, 10, &w), FL_TID_NONE);
+	CHECK(fl_cpu_get(&c, 3, 10));		/* first run: idle CPU 0 */
+	CHECK_EQ_U64(fl_cpu_put_thread(&c, 3, 11, &w), FL_TID_NONE);
+	CHECK(fl_cpu_get(&c, 4, 11));		/* CPU 0 */
+	/* 1 wakes: home CPU 0 busy; active homes are CPU 0: 1, 3, 4 and CPU 1: 2 -> 3 >= 1 + 2:
+	 * the balancer's move, to CPU 1 (busy with 2: it waits there) */
+	CHECK(!fl_cpu_get(&c, 1, 12));
+	CHECK_EQ_U64(c.thr[1].home, 1);
+	CHECK_EQ_U64(c.stats.rehomed, 1);
+	/* 3 wakes: CPU 0 homes 3, 4; CPU 1 homes 1, 2: balanced, it waits on CPU 0 */
+	CHECK(!fl_cpu_get(&c, 3, 13));
+	CHECK_EQ_U64(c.thr[3].home, 0);
+	CHECK_EQ_U64(c.stats.rehomed, 1);
+	/* long after, the sleepers do not count: 4 alone on CPU 0 is no imbalance */
+	CHECK_EQ_U64(fl_cpu_put_thread(&c, 2, 20, &w), 1);
+	CHECK_EQ_U64(fl_cpu_put_thread(&c, 4, 21, &w), 3);
 	fl_cpu_release(&c);
 }
 
