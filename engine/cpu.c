@@ -27,7 +27,7 @@
  * more wait (the imbalance the periodic balancer would fix). The periodic
  * balancer itself is approximated at wake-ups: a thread whose busy home CPU
  * is home to at least two more recently active threads (ran within 10 ms)
- * than another CPU moves its home there (stats.rehomed). Periodic load balancing is not modelled.
+ * than another CPU moves its home there (stats.rehomed).
  * Invariant: a thread is queued only on a busy CPU; rq_n counts all queued.
  *
  * I/O device: depth requests in service at once, the rest FIFO; each
