@@ -135,8 +135,12 @@ ok "anonmix: captured ($(cat "$TMP/am.out")) and replayed"
 # is a known miss (README: a race whose captured count itself varies 1-41), bounded only so
 # that it cannot grow unnoticed. Percentiles: the trace shows ~0.3 µs for an uncontended
 # acquisition that the model counts as 0, so the factor applies above a 1 µs floor. The write
-# p99 sits on the edge of a bimodal distribution (~1% of writers wait 10-40 µs) and flips
-# between modes from run to run, in the capture and in the model alike: its floor is 10 µs.
+# p99 sits on the edge of a bimodal distribution and flips between modes from run to run, in
+# the capture (0.7-1.2 or 13-18 µs) and in the model alike: ~1% of writers sleep on the rwsem
+# and are woken through an idle vCPU (the wake-up the model now draws from the capture, ~8 µs
+# here), so whether the 99th percentile is a fast or a sleeping writer depends on whether
+# slightly more or less than 1% slept. Its floor is 25 µs: a sleeping writer of either waits
+# less than that, and a model whose sleepers wait longer still fails.
 py_check "anonmix: --validate within the measured bounds" "
 import json
 v = json.load(open('$TMP/val.json'))['validate']['metrics']
@@ -157,7 +161,7 @@ print('    %-24s capture %10.0f model %10.0f (known miss)' % ('path_vma_retry_mm
 if m > 200:
     bad.append('path_vma_retry_mmap')
 for k, floor in (('mmap_read_wait_us.p50', 1), ('mmap_read_wait_us.p99', 1),
-                 ('mmap_write_wait_us.p50', 1), ('mmap_write_wait_us.p99', 10)):
+                 ('mmap_write_wait_us.p50', 1), ('mmap_write_wait_us.p99', 25)):
     c, m = v[k]['capture'], v[k]['model']
     print('    %-24s capture %10.2f model %10.2f µs' % (k, c, m))
     if max(c, m) > 2 * min(c, m) + floor:
