@@ -1,7 +1,8 @@
 /*
- * cpu.h - a pool of CPUs with one FIFO run queue, and an I/O device with a
- * queue depth and latencies taken from the capture (kernel-semantics.md §6:
- * the retry window includes waiting for a CPU after the I/O wake-up).
+ * cpu.h - a pool of CPUs with one run queue (FIFO, or by key) or per-CPU
+ * queues, and an I/O device with a queue depth and latencies taken from the
+ * capture (kernel-semantics.md §6: the retry window includes waiting for a
+ * CPU after the I/O wake-up).
  */
 #ifndef FL_ENGINE_CPU_H
 #define FL_ENGINE_CPU_H

@@ -745,17 +745,21 @@ size_t fl_pagecache_readahead(struct fl_pagecache *pc, uint32_t file, uint64_t s
 	return n;
 }
 
+void fl_read_around_window(uint64_t index, uint64_t ra, uint64_t *start, uint64_t *mark)
+{
+	*start = index > ra / 2 ? index - ra / 2 : 0;
+	*mark = *start + ra - ra / 4;
+}
+
 size_t fl_pagecache_read_around(struct fl_pagecache *pc, uint32_t file, uint64_t index,
 				uint64_t file_pages, uint64_t now, struct fl_folio **out)
 {
-	uint64_t ra = pc->cfg.ra_pages, start, async;
+	uint64_t ra = pc->cfg.ra_pages, start, mark;
 
 	if (!ra)
 		return 0;
-	start = index > ra / 2 ? index - ra / 2 : 0;
-	async = ra / 4;
-	return fl_pagecache_readahead(pc, file, start, ra, start + ra - async, file_pages, now,
-				      out);
+	fl_read_around_window(index, ra, &start, &mark);
+	return fl_pagecache_readahead(pc, file, start, ra, mark, file_pages, now, out);
 }
 
 void fl_fault_around_window(uint64_t addr_page, uint64_t index, uint64_t vma_pgoff,

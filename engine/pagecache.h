@@ -194,8 +194,11 @@ struct fl_folio_waiter *fl_pagecache_woken(struct fl_pagecache *pc);
 size_t fl_pagecache_readahead(struct fl_pagecache *pc, uint32_t file, uint64_t start, uint64_t nr,
 			      uint64_t mark, uint64_t file_pages, uint64_t now,
 			      struct fl_folio **out);
-/* do_sync_mmap_readahead read-around (§6.1): window [index - ra/2, +ra), marker at ra/4
- * from its end. out[] needs cfg.ra_pages entries. */
+/* do_sync_mmap_readahead read-around (§6.1): the window [*start, *start + ra) around index,
+ * [index - ra/2, +ra) clipped at 0, and its PG_readahead marker, ra/4 from its end. */
+void fl_read_around_window(uint64_t index, uint64_t ra, uint64_t *start, uint64_t *mark);
+/* Reads that window at once; out[] needs cfg.ra_pages entries. (The model charges it in
+ * chunks instead: replay/model.c ra_start.) */
 size_t fl_pagecache_read_around(struct fl_pagecache *pc, uint32_t file, uint64_t index,
 				uint64_t file_pages, uint64_t now, struct fl_folio **out);
 /*

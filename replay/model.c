@@ -8,7 +8,8 @@
  * small state machine (enum phase) stepped by step() whenever it runs; it
  * either continues, burns CPU (an EV_BURST event, in time slices), or blocks
  * (gives its CPU away) until a lock, folio or I/O wake-up makes it runnable
- * again. Runnable threads wait for a CPU in the engine's FIFO run queue, so
+ * again. Runnable threads wait for a CPU in the engine's run queue (ordered by
+ * virtual runtime, 3 ms slices taken at burst boundaries: make_runnable), so
  * the time from an I/O completion to the retry's page-cache lookup includes
  * waiting for a CPU, as on the captured machine (§6.1 "Eviction window").
  * Where the capture shows the kernel putting woken threads back on their
@@ -237,7 +238,6 @@ struct sim {
 	size_t nreq, capreq;
 	uint32_t req_free;
 	struct ptemap pte;
-	struct fl_folio **ra;		/* readahead scratch, cfg.ra_pages entries */
 	uint32_t *memwait;		/* threads waiting for the memory cgroup to have room */
 	uint64_t min_vrt;		/* ns: the run queue's min_vruntime (only grows) */
 	size_t nmemwait, capmemwait;
@@ -1139,17 +1139,16 @@ static void step(struct sim *s, struct thr *t)
 			if (allow1)
 				fault_drop(s, t);
 			{
-				/* read-around: [index - ra/2, + ra), marker ra/4 from its end */
-				uint64_t ra = s->pc.cfg.ra_pages;
-				uint64_t start = t->f.index > ra / 2 ? t->f.index - ra / 2 : 0;
+				uint64_t ra = s->pc.cfg.ra_pages, start, mark;
 
+				fl_read_around_window(t->f.index, ra, &start, &mark);
 				if (t->f.file < s->nras) {
 					s->ras[t->f.file].start = start;
 					s->ras[t->f.file].size = ra;
 					s->ras[t->f.file].async = ra / 4;
 				}
 				t->f.folio = NULL;	/* looked up again when the window is in */
-				ra_start(s, t, start, ra, start + ra - ra / 4, fp);
+				ra_start(s, t, start, ra, mark, fp);
 				continue;
 			}
 		}
@@ -1930,7 +1929,6 @@ int fl_model_run(const struct fl_model_input *in, uint32_t policy, uint64_t seed
 				     s.pc.foreign < FOREIGN_MAX; x++)
 			fl_pagecache_add_foreign(&s.pc, (uint32_t)i + 1, x, 0);
 	}
-	s.ra = fl_calloc(pcc.ra_pages + 1, sizeof(*s.ra));
 	s.nras = in->nfiles + 1;
 	s.ras = fl_calloc(s.nras, sizeof(*s.ras));
 	s.req_free = UINT32_MAX;
@@ -2081,7 +2079,6 @@ out_mm:
 	for (size_t i = 0; i < s.nreq; i++)
 		free(s.req[i].f);
 	free(s.req);
-	free(s.ra);
 	free(s.memwait);
 	free(s.ras);
 	free(s.pte.k);

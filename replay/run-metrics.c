@@ -78,19 +78,9 @@ void fl_model_metrics(const struct fl_model_run *r, struct fl_metrics *m)
 	for (size_t i = 0; i < r->nfaults; i++) {
 		const struct fl_model_fault *f = &r->faults[i];
 
-		if (f->user)
-			m->faults_user++;
-		else
-			m->faults_kernel++;
-		m->faults_major += f->major;
-		switch (f->path) {
-		case FL_MPATH_VMA: m->path_vma++; break;
-		case FL_MPATH_VMA_RETRY_MMAP: m->path_vma_retry_mmap++; break;
-		case FL_MPATH_VMA_RETRY_VMA: m->path_vma_retry_vma++; break;
-		default: m->path_mmap++; break;
-		}
-		m->retry_drop += f->retry_drop;
-		m->retry_io_miss += f->retry_io_miss;
+		/* the model's faults always have a path; none falls back to mmap */
+		fl_metrics_count_fault(m, f->user, f->major, f->path ? f->path : FL_PATH_MMAP,
+				       f->retry_drop, f->retry_io_miss);
 		io += f->io_wait_ns;
 		iol += f->io_wait_locked_ns;
 		lat[nlat++] = f->end_ns - f->start_ns;

@@ -106,30 +106,35 @@ static void span(struct bucket *b, uint64_t s, uint64_t e)
 	b->any = true;
 }
 
-static void add_fault(struct bucket *b, const struct fl_fault *f)
+void fl_metrics_count_fault(struct fl_metrics *m, bool user, bool major, int path,
+			    uint64_t retry_drop, uint64_t retry_io_miss)
 {
-	struct fl_metrics *m = &b->m;
-
-	if (f->user)
+	if (user)
 		m->faults_user++;
 	else
 		m->faults_kernel++;
-	m->faults_major += f->major;
-	switch (f->path) {
+	m->faults_major += major;
+	switch (path) {
 	case FL_PATH_VMA: m->path_vma++; break;
 	case FL_PATH_VMA_RETRY_MMAP: m->path_vma_retry_mmap++; break;
 	case FL_PATH_VMA_RETRY_VMA: m->path_vma_retry_vma++; break;
 	case FL_PATH_MMAP: m->path_mmap++; break;
 	default: m->path_unknown++; break;
 	}
-	m->retry_drop += f->retry_drop;
-	m->retry_io_miss += f->retry_io_miss;
+	m->retry_drop += retry_drop;
+	m->retry_io_miss += retry_io_miss;
+}
+
+static void add_fault(struct bucket *b, const struct fl_fault *f)
+{
+	fl_metrics_count_fault(&b->m, f->user, f->major, f->path, f->retry_drop,
+			       f->retry_io_miss);
 	b->io_ns += f->io_wait_ns;
 	b->io_locked_ns += f->io_wait_locked_ns;
 	if (!(f->flags & FL_FF_UNFINISHED))
 		push(&b->lat, f->end_ns - f->start_ns);
 	if (f->anomalies)
-		m->anomalies++;
+		b->m.anomalies++;
 	span(b, f->start_ns, f->end_ns);
 }
 

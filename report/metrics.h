@@ -49,6 +49,10 @@ struct fl_metrics {
 
 /* The histogram bin of a wait in ns. */
 int fl_metrics_hist_bin(uint64_t wait_ns);
+/* Counts one fault into m: mode, major, path (enum fl_fault_path; the model's paths share its
+ * numbers), its dropped retries and retry misses. The reconstruction and the model both. */
+void fl_metrics_count_fault(struct fl_metrics *m, bool user, bool major, int path,
+			    uint64_t retry_drop, uint64_t retry_io_miss);
 
 /* ---- computing from rows ---------------------------------------------- */
 

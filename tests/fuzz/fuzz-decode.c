@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "capture/decode.h"
+#include "tests/header-page.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -60,16 +61,6 @@ static const char *const formats[][2] = {
 	  "print fmt: \"addr: 0x%08lx\", ((unsigned long)(REC->addr))\n" },
 };
 
-static const char hp64[] =
-	"\tfield: u64 timestamp;\toffset:0;\tsize:8;\tsigned:0;\n"
-	"\tfield: local_t commit;\toffset:8;\tsize:8;\tsigned:1;\n"
-	"\tfield: int overwrite;\toffset:8;\tsize:1;\tsigned:1;\n"
-	"\tfield: char data;\toffset:16;\tsize:4080;\tsigned:0;\n";
-static const char hp32[] =
-	"\tfield: u64 timestamp;\toffset:0;\tsize:8;\tsigned:0;\n"
-	"\tfield: local_t commit;\toffset:8;\tsize:4;\tsigned:1;\n"
-	"\tfield: int overwrite;\toffset:8;\tsize:1;\tsigned:1;\n"
-	"\tfield: char data;\toffset:12;\tsize:4084;\tsigned:0;\n";
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

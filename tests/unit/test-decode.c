@@ -15,6 +15,7 @@
  * events, a field a kernel lacks, and a 32-bit big-endian capture.
  */
 #include "tests/unit/test.h"
+#include "tests/header-page.h"
 #include "capture/decode.h"
 
 #include <dirent.h>
@@ -396,17 +397,6 @@ static void pl_put(struct pl *p, size_t at, uint64_t v, int size)
 		p->n = at + size;
 }
 
-static const char hp64le[] =
-	"\tfield: u64 timestamp;\toffset:0;\tsize:8;\tsigned:0;\n"
-	"\tfield: local_t commit;\toffset:8;\tsize:8;\tsigned:1;\n"
-	"\tfield: int overwrite;\toffset:8;\tsize:1;\tsigned:1;\n"
-	"\tfield: char data;\toffset:16;\tsize:4080;\tsigned:0;\n";
-
-static const char hp32[] =
-	"\tfield: u64 timestamp;\toffset:0;\tsize:8;\tsigned:0;\n"
-	"\tfield: local_t commit;\toffset:8;\tsize:4;\tsigned:1;\n"
-	"\tfield: int overwrite;\toffset:8;\tsize:1;\tsigned:1;\n"
-	"\tfield: char data;\toffset:12;\tsize:4084;\tsigned:0;\n";
 
 #define COMMON_FIELDS \
 	"\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n" \
@@ -509,7 +499,7 @@ FL_TEST(decode_merge_equal_ts_stable)
 	uint64_t addr[16];
 	int n;
 
-	base_header(&h, 2, hp64le, 8, false);
+	base_header(&h, 2, hp64, 8, false);
 	fl_kv_addstr(&h, "format/exceptions/page_fault_user", fmt_pf64);
 	/* Two streams: stream 0 is CPU 1 of the main instance, stream 1 CPU 0 of a global one. */
 	fl_kv_addu64(&h, "streams", 2);
@@ -574,7 +564,7 @@ FL_TEST(decode_damaged_record_skipped)
 	size_t victim = 0;
 	int n;
 
-	base_header(&h, 1, hp64le, 8, false);
+	base_header(&h, 1, hp64, 8, false);
 	fl_kv_addstr(&h, "format/exceptions/page_fault_user", fmt_pf64);
 	for (int i = 0; i < 3; i++) {
 		sb_init(&s, 1000 + 100 * i, false, 8);
@@ -637,7 +627,7 @@ FL_TEST(decode_missed_events_counted)
 	uint64_t addr[16];
 	int n;
 
-	base_header(&h, 2, hp64le, 8, false);
+	base_header(&h, 2, hp64, 8, false);
 	fl_kv_addstr(&h, "format/exceptions/page_fault_user", fmt_pf64);
 	sb_init(&s, 1000, false, 8);
 	pf_event(&s, 0, 10, 0x1);
@@ -683,7 +673,7 @@ FL_TEST(decode_unknown_and_missing_fields)
 	const char *tmp = tmpname();
 	int n = 0;
 
-	base_header(&h, 1, hp64le, 8, false);
+	base_header(&h, 1, hp64, 8, false);
 	fl_kv_addstr(&h, "format/exceptions/page_fault_user", fmt_pf64);
 	fl_kv_addstr(&h, "format/test/other_event", fmt_other);
 	fl_kv_addstr(&h, "format/mmap_lock/mmap_lock_start_locking", fmt_lock613);
