@@ -159,7 +159,7 @@ struct fault_st {
 	uint8_t seq_fail;		/* failed trylocks since the last acquisition */
 	bool vma_possible;		/* the first attempt runs under the VMA lock */
 	bool anon_candidate;		/* a first trylock would be __vmf_anon_prepare */
-	bool anon_done, anon_failed, pending_anon_fail;
+	bool anon_done, anon_failed;
 	bool retry_mmap, retry_vma;	/* path evidence */
 	bool next_is_retry;		/* the next attempt follows a RETRY with drop */
 	bool cur_is_retry;		/* the current attempt is such a retry */
@@ -682,8 +682,14 @@ static void vma_to_mmap(struct fl_recon *r, struct fault_st *f)
 			f->retry_mmap = true;
 			f->next_is_retry = true;
 			f->row.io_wait_ns += f->vma_sleep_prev + f->vma_sleep_cur;
-		} else if (f->anon_done) {
-			/* RETRY without waiting: anon_vma needed mmap_lock (§6.0) */
+		} else if (f->anon_done || f->anon_failed) {
+			/* RETRY without waiting: anon_vma needed mmap_lock (§6.0), or
+			 * __vmf_anon_prepare's trylock failed against a writer; the
+			 * VMA was locked either way. After a failed one the next start
+			 * is lock_mm_and_find_vma's trylock, which may succeed at once
+			 * (its writer has just released): ~0.4 us after the failure and
+			 * uncontended, where a blocking lock after a failed lookup
+			 * would wait for that writer. */
 			f->vma_attempts++;
 			f->retry_mmap = true;
 			f->row.io_wait_ns += f->vma_sleep_prev;
@@ -899,10 +905,8 @@ static void lock_start(struct fl_recon *r, struct thr *t, const struct fl_event 
 				a->anon = true;
 				a->row.trylock = true;
 			} else {
-				if (f->anon_failed)
-					f->pending_anon_fail = true;
 				vma_to_mmap(r, f);
-				a->row.trylock = !write && !f->pending_anon_fail;
+				a->row.trylock = !write;
 				f->seq_fail = 0;
 			}
 			break;
@@ -960,17 +964,9 @@ static void fault_acquired(struct fl_recon *r, struct fault_st *f, struct acq *a
 	if (f->phase != PH_MMAP_WAIT)
 		return;
 	if (!ok) {
-		if (f->pending_anon_fail) {
-			/* anon_prepare's trylock failed, RETRY; now lock_mm_and_find_vma's failed too */
-			f->pending_anon_fail = false;
-			a->row.trylock = true;
-			f->vma_attempts++;
-			f->retry_mmap = true;
-		}
 		f->seq_fail++;
 		return;
 	}
-	f->pending_anon_fail = false;
 	if (f->expanding) {
 		/* the write hold that grows the stack continues the attempt it interrupted */
 		f->expanding = false;

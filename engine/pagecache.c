@@ -374,6 +374,7 @@ static void reclaim_two_lists(struct fl_pagecache *pc, uint64_t target, uint64_t
 			break;
 		f = slot_folio(pc, s);
 		s = f->lru_prev;
+		pc->stats.scanned++;
 		if (!evictable(f)) {
 			if (pc->cfg.rotate_busy)
 				lru_move(pc, f, false);		/* keep: back at the head */
@@ -411,6 +412,7 @@ static void reclaim_to(struct fl_pagecache *pc, uint64_t target, uint64_t now)
 		struct fl_folio *f = slot_folio(pc, s);
 
 		s = f->lru_prev;
+		pc->stats.scanned++;
 		if (!evictable(f)) {
 			/* shrink_folio_list cannot take it (locked under I/O, writeback,
 			 * in use): it goes back at the head of the list (keep ->

@@ -82,6 +82,7 @@ struct fl_pagecache_stats {
 	uint64_t lookups, hits, misses;	/* fl_pagecache_lookup calls */
 	uint64_t added;			/* folios inserted */
 	uint64_t evicted;		/* folios reclaimed by the LRU */
+	uint64_t scanned;		/* folios reclaim looked at (evicted, kept or passed over) */
 	uint64_t activated;		/* refaults and twice-referenced folios made active */
 	uint64_t deactivated;		/* active folios moved to the inactive list */
 	uint64_t rotated;		/* referenced inactive folios kept by reclaim */

@@ -383,6 +383,73 @@ static size_t carve(struct fl_mm *mm, uint64_t start, uint64_t end, size_t *firs
 	return fl_mm_range(mm, start, end, first);
 }
 
+/*
+ * Flags that differ between two VMAs without stopping a merge: the anon_vma a
+ * fault gave one side (is_mergeable_anon_vma takes a new, anon_vma-less
+ * mapping next to one that has it; a forked child's VMAs, whose anon_vma
+ * chain is not singular, the model does not tell apart).
+ */
+#define MERGE_IGNORE	FL_VMA_HAS_ANON_VMA
+/* Never merged: special mappings (VM_SPECIAL: PFNMAP, hugetlb), userfaultfd-armed ones. */
+#define MERGE_NEVER	(FL_VMA_PFNMAP | FL_VMA_HUGETLB | FL_VMA_UFFD | FL_VMA_UFFD_WP)
+
+static bool can_merge(const struct fl_vma *v, uint32_t flags, uint32_t file)
+{
+	return !v->detached && !((v->flags | flags) & MERGE_NEVER) && v->file == file &&
+	       ((v->flags ^ flags) & ~MERGE_IGNORE) == 0;
+}
+
+void fl_mm_merge_candidates(const struct fl_mm *mm, uint64_t start, uint64_t end, uint32_t flags,
+			    uint32_t file, uint64_t pgoff, struct fl_vma **prev,
+			    struct fl_vma **next)
+{
+	size_t i = fl_mm_find_idx(mm, start);
+	uint64_t pages = (end - start) >> mm->page_shift;
+
+	*prev = *next = NULL;
+	if (i > 0) {
+		struct fl_vma *p = mm->vmas[i - 1];
+
+		if (p->end == start && can_merge(p, flags, file) &&
+		    (!file || p->pgoff + ((p->end - p->start) >> mm->page_shift) == pgoff))
+			*prev = p;
+	}
+	if (i < mm->nvmas) {
+		struct fl_vma *n = mm->vmas[i];
+
+		if (n->start == end && can_merge(n, flags, file) && (!file || pgoff + pages == n->pgoff))
+			*next = n;
+	}
+}
+
+struct fl_vma *fl_mm_map_merge(struct fl_mm *mm, uint64_t start, uint64_t end, uint32_t flags,
+			       uint32_t file, uint64_t pgoff, struct fl_err *err)
+{
+	struct fl_vma *prev, *next;
+
+	if (end <= start || (fl_mm_range(mm, start, end, &(size_t){ 0 })))
+		return fl_mm_map(mm, start, end, flags, file, pgoff, err);	/* its error */
+	fl_mm_merge_candidates(mm, start, end, flags, file, pgoff, &prev, &next);
+	if (prev && next) {
+		uint64_t nend = next->end;
+
+		prev->flags |= next->flags & MERGE_IGNORE;
+		fl_mm_unmap(mm, next->start, next->end);
+		prev->end = nend;
+		return prev;
+	}
+	if (prev) {
+		prev->end = end;
+		return prev;
+	}
+	if (next) {
+		next->start = start;
+		next->pgoff = pgoff;
+		return next;
+	}
+	return fl_mm_map(mm, start, end, flags, file, pgoff, err);
+}
+
 size_t fl_mm_unmap(struct fl_mm *mm, uint64_t start, uint64_t end)
 {
 	size_t first, n = carve(mm, start, end, &first);

@@ -161,6 +161,20 @@ void fl_mm_write_downgrade(struct fl_mm *mm, struct fl_rwsem_waiter *w, uint64_t
  */
 struct fl_vma *fl_mm_map(struct fl_mm *mm, uint64_t start, uint64_t end, uint32_t flags,
 			 uint32_t file, uint64_t pgoff, struct fl_err *err);
+/*
+ * A new mapping of [start, end) merges with the VMA ending at start and the
+ * one beginning at end when their attributes allow (mm/vma.c
+ * vma_merge_new_range: same flags, same file at a contiguous offset, no
+ * anon_vma conflict): *prev and *next are those VMAs, NULL where none merges.
+ * mmap_region write-locks them (vma_expand -> vma_start_write) before it
+ * changes them.
+ */
+void fl_mm_merge_candidates(const struct fl_mm *mm, uint64_t start, uint64_t end, uint32_t flags,
+			    uint32_t file, uint64_t pgoff, struct fl_vma **prev,
+			    struct fl_vma **next);
+/* fl_mm_map with those merges: returns the VMA that covers [start, end) afterwards. */
+struct fl_vma *fl_mm_map_merge(struct fl_mm *mm, uint64_t start, uint64_t end, uint32_t flags,
+			       uint32_t file, uint64_t pgoff, struct fl_err *err);
 /* munmap: splits the boundary VMAs, detaches everything in range; returns VMAs removed. */
 size_t fl_mm_unmap(struct fl_mm *mm, uint64_t start, uint64_t end);
 /* mprotect: splits at the range ends, then flags = (flags & ~clear) | set on each VMA in range. */

@@ -188,6 +188,12 @@ static void print_group(const struct runrec *rr, size_t n, const struct fl_opstr
 	       info->ra_page_ns ? "measured" : "default",
 	       (unsigned long long)in->costs.reclaim_page_ns,
 	       info->reclaim_page_ns ? "measured" : "default");
+	if (in->costs.reclaim_scan_ns)
+		printf("reclaim charged %llu ns per folio it looks at (the cheapest tenth of %llu "
+		       "episodes, per page freed)\n", (unsigned long long)in->costs.reclaim_scan_ns,
+		       (unsigned long long)info->reclaim_episodes);
+	if (info->io_split_pages)
+		printf("readahead requests of %u pages (the capture's mean)\n", info->io_split_pages);
 	printf("wake-up latency on an idle CPU %llu ns (%s, %llu samples)\n",
 	       (unsigned long long)in->costs.wake_ns, info->wake_ns ? "measured" : "default",
 	       (unsigned long long)info->wake_samples);

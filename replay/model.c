@@ -667,7 +667,7 @@ static void ra_start(struct sim *s, struct thr *t, uint64_t start, uint64_t nr, 
 /* One chunk of the window (burns its cost, back in PH_F_RA), or submits it: true when done. */
 static bool ra_step(struct sim *s, struct thr *t)
 {
-	uint64_t ev0 = s->pc.stats.evicted, nr, fails;
+	uint64_t ev0 = s->pc.stats.evicted, sc0 = s->pc.stats.scanned, nr, fails, cost;
 	size_t n;
 
 	if (t->ra.next >= t->ra.end) {
@@ -683,8 +683,13 @@ static bool ra_step(struct sim *s, struct thr *t)
 	t->ra.next += nr;
 	if (s->pc.stats.charge_failed != fails)
 		t->ra.next = t->ra.end;	/* __GFP_NORETRY charge failed: the window ends */
-	burn(s, t, n * s->c.ra_page_ns + (s->pc.stats.evicted - ev0) * s->c.reclaim_page_ns,
-	     PH_F_RA);
+	cost = n * s->c.ra_page_ns;
+	if (s->c.reclaim_scan_ns)
+		cost += (s->pc.stats.scanned - sc0) * s->c.reclaim_scan_ns;
+	else
+		cost += (s->pc.stats.evicted - ev0) * s->c.reclaim_page_ns;
+	s->out->reclaim_cpu_ns += cost - n * s->c.ra_page_ns;
+	burn(s, t, cost, PH_F_RA);
 	return false;
 }
 
@@ -1365,7 +1370,20 @@ static void step(struct sim *s, struct thr *t)
 				if (op->len < op->addr)
 					list_range(t, op->len, op->addr);
 				break;
-			case FL_OP_MMAP:
+			case FL_OP_MMAP: {
+				struct fl_vma *prev, *next;
+
+				/* the neighbours it merges with are write-locked too */
+				fl_mm_merge_candidates(mm, t->addr, t->addr + op->len,
+						       (uint32_t)op->arg, op->file, op->arg2,
+						       &prev, &next);
+				if (prev)
+					list_add(t, prev);
+				list_range(t, t->addr, t->addr + op->len);
+				if (next)
+					list_add(t, next);
+				break;
+			}
 			case FL_OP_MUNMAP:
 			case FL_OP_MPROTECT:
 			case FL_OP_MADVISE:
@@ -1648,8 +1666,8 @@ static void writer_begin(struct sim *s, struct thr *t)
 	switch (op->kind) {
 	case FL_OP_MMAP:
 		fl_mm_unmap(mm, t->addr, t->addr + op->len);
-		fl_mm_map(mm, t->addr, t->addr + op->len, (uint32_t)op->arg, op->file, op->arg2,
-			  NULL);
+		fl_mm_map_merge(mm, t->addr, t->addr + op->len, (uint32_t)op->arg, op->file,
+				op->arg2, NULL);
 		break;
 	case FL_OP_MUNMAP:
 		fl_mm_unmap(mm, t->addr, t->addr + op->len);
@@ -1983,6 +2001,10 @@ int fl_model_run(const struct fl_model_input *in, uint32_t policy, uint64_t seed
 				break;
 			}
 			t->phase = PH_OP_BEGIN;
+			/* a new task has no lag: placed at the queue's minimum, not a
+			 * slice before it as a sleeper (place_entity, ENQUEUE_INITIAL) */
+			if (t->vrt < s.min_vrt)
+				t->vrt = s.min_vrt;
 			wake(&s, t);
 			break;
 		case EV_RUN: {

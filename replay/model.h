@@ -136,6 +136,8 @@ struct fl_model_costs {
 	uint64_t ra_page_ns;		/* CPU per page allocated and inserted by readahead */
 	uint64_t reclaim_page_ns;	/* CPU per page the inserting task reclaims (memcg
 					   charge over the limit: try_to_free_mem_cgroup_pages) */
+	uint64_t reclaim_scan_ns;	/* CPU per folio reclaim looks at (0: reclaim_page_ns per
+					   page reclaimed instead) */
 	uint64_t syscall_ns;		/* mmap/mprotect/madvise/mremap/brk under the lock */
 	uint64_t zap_page_ns;		/* munmap/DONTNEED: CPU per page of the range */
 	uint64_t fork_vma_ns;		/* fork: per VMA copied */
@@ -277,6 +279,7 @@ struct fl_model_run {
 	uint64_t evictions, pc_hits, pc_misses, io_requests;
 	uint64_t cpu_wait_ns;		/* ns threads spent runnable without a CPU */
 	uint64_t memcg_waits;		/* faults that slept for room in the memory cgroup */
+	uint64_t reclaim_cpu_ns;	/* CPU readahead's charges spent reclaiming */
 	uint64_t charge_failed;		/* page-cache insertions the capacity refused */
 	uint64_t events;		/* simulator events processed */
 	uint64_t ops;			/* ops executed */

@@ -78,6 +78,7 @@ struct tstate {
 	bool open;			/* switched out, not back yet */
 	int32_t cpu;			/* CPU it last ran on, -1 unknown */
 	uint64_t wake_t;		/* ns: woken onto an idle CPU, not running yet; 0 none */
+	uint64_t born;			/* ns: sched_process_fork made it in the capture; 0 not */
 };
 
 struct ctx {
@@ -340,9 +341,9 @@ static int load_offcpu(struct ctx *c, int64_t first_id, int64_t last_id)
 
 	/* event.type (enum fl_ev): 10 SCHED_SWITCH, 11 SCHED_WAKING; the followed threads'
 	 * own events: faults 1-2, mmap_lock 3-5, filemap 6-7, syscalls 21-22 */
-	if (sqlite3_prepare_v2(c->db, "SELECT ts, a0, a2, a3, type, tid, cpu FROM event WHERE id "
-			       "BETWEEN ? AND ? AND inst = 0 AND type IN (1, 2, 3, 4, 5, 6, 7, 10, "
-			       "11, 21, 22) ORDER BY id", -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(c->db, "SELECT ts, a0, a2, a3, type, tid, cpu, a1 FROM event WHERE "
+			       "id BETWEEN ? AND ? AND inst = 0 AND type IN (1, 2, 3, 4, 5, 6, 7, 10, "
+			       "11, 12, 21, 22) ORDER BY id", -1, &st, NULL) != SQLITE_OK)
 		return sqlerr(c, "sched_switch events");
 	sqlite3_bind_int64(st, 1, first_id);
 	sqlite3_bind_int64(st, 2, last_id);
@@ -352,6 +353,16 @@ static int load_offcpu(struct ctx *c, int64_t first_id, int64_t last_id)
 		int32_t cpu = sqlite3_column_int(st, 6), cur = sqlite3_column_int(st, 5);
 		size_t i;
 
+		if (type == 12) {
+			/* sched_process_fork: the child is runnable from here and waits
+			 * for a CPU until its first switch-in, as a woken thread does */
+			i = thread_idx(c, sqlite3_column_int(st, 7));
+			if (i != SIZE_MAX && !c->ts[i].born && !c->ts[i].noff && !c->ts[i].open) {
+				c->ts[i].born = ts;
+				off_open(&c->ts[i], ts, true);
+			}
+			continue;
+		}
 		if (cpu >= 0 && cpu < WAKE_CPUS && type != 11)
 			idle[cpu] = type == 10 ? sqlite3_column_int(st, 3) == 0 : cur == 0;
 		if (type == 10) {
@@ -456,9 +467,15 @@ static struct fl_op *new_op(struct ctx *c, struct tstate *t, uint64_t ts, uint64
 	struct fl_model_thread *mt = &c->in->threads[t->thread];
 	struct fl_op *op = fl_model_add_op(mt);
 
-	if (mt->nops == 1) {
+	if (mt->nops == 1 && !(t->born && t->born < ts)) {
 		mt->start_ns = ts > c->t0 ? ts - c->t0 : 0;
 	} else {
+		if (mt->nops == 1) {
+			/* created in the capture: it starts there, and its wait for a
+			 * first CPU is the model's to reproduce */
+			mt->start_ns = t->born > c->t0 ? t->born - c->t0 : 0;
+			t->last_end = t->born;
+		}
 		gap(t, t->last_end, ts, &op->cpu_ns, &op->sleep_ns);
 		/* the model pays the previous fault's own CPU: keep think time apart */
 		op->cpu_ns = op->cpu_ns > c->in->costs.fault_ns ? op->cpu_ns - c->in->costs.fault_ns :
@@ -861,7 +878,8 @@ static int calibrate(struct ctx *c, int64_t first_id, int64_t last_id)
 	uint64_t *rec = fl_calloc(c->nts + 1, sizeof(uint64_t));	/* in reclaim since */
 	uint64_t *inrec = fl_calloc(c->nts + 1, sizeof(uint64_t));	/* CPU ns in this episode */
 	uint64_t *last_add = fl_calloc(c->nts + 1, sizeof(uint64_t));
-	uint64_t *gaps = NULL, cpu_ns = 0, pages = 0;
+	uint64_t *gaps = NULL, *per = NULL, cpu_ns = 0, pages = 0;
+	size_t nper = 0, capper = 0;
 	size_t ngaps = 0, capgaps = 0;
 	int rc, ret = -1;
 
@@ -910,6 +928,13 @@ static int calibrate(struct ctx *c, int64_t first_id, int64_t last_id)
 				inrec[i] += ts - (on[i] > rec[i] ? on[i] : rec[i]);
 				cpu_ns += inrec[i];
 				pages += (uint64_t)sqlite3_column_int64(st, 3);
+				if (sqlite3_column_int64(st, 3) > 0) {
+					if (nper == capper) {
+						capper = capper ? 2 * capper : 1024;
+						per = fl_realloc(per, capper * sizeof(*per));
+					}
+					per[nper++] = inrec[i] / (uint64_t)sqlite3_column_int64(st, 3);
+				}
 			}
 			rec[i] = 0;
 			last_add[i] = 0;
@@ -936,6 +961,12 @@ static int calibrate(struct ctx *c, int64_t first_id, int64_t last_id)
 		c->info->reclaim_page_ns = cpu_ns / pages;
 		c->info->reclaim_pages = pages;
 	}
+	if (nper >= CALIB_MIN) {
+		qsort(per, nper, sizeof(*per), cmp_u64);
+		c->in->costs.reclaim_scan_ns = per[nper / 10];
+		c->info->reclaim_scan_ns = per[nper / 10];
+		c->info->reclaim_episodes = nper;
+	}
 	if (ngaps >= CALIB_MIN) {
 		qsort(gaps, ngaps, sizeof(*gaps), cmp_u64);
 		c->in->costs.ra_page_ns = gaps[ngaps / 2];
@@ -949,6 +980,7 @@ out:
 	free(inrec);
 	free(last_add);
 	free(gaps);
+	free(per);
 	return ret;
 }
 
@@ -1270,6 +1302,34 @@ int fl_opstream_load(sqlite3 *db, int64_t capture_id, struct fl_model_input *in,
 		info->ra_inferred_pages = (uint32_t)p2;
 		/* the same size is where the block layer splits a longer window */
 		in->io_max_pages = (uint32_t)p2;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+
+	/*
+	 * How many requests a window becomes: the block layer splits a readahead
+	 * bio at max_sectors_kb and at the queue's max_segments (virtio-blk here:
+	 * 254 single-page segments, so each 1 MiB piece of an 8 MiB window goes
+	 * out as 254 pages plus a 2-page request), and this device takes about as
+	 * long for a small request as for a large one (~1.1 ms each in the 8 MiB
+	 * thrash captures). So the model splits a window into requests of the
+	 * mean size of the capture's readahead requests (rwbs 'A'), not of the
+	 * largest: the same number of requests, the same device time per window.
+	 */
+	if (sqlite3_prepare_v2(db, "SELECT count(*), sum(bytes) FROM io WHERE capture = ?1 AND "
+			       "rwbs LIKE '%R%' AND rwbs LIKE '%A%' AND bytes > 0", -1, &st,
+			       NULL) != SQLITE_OK) {
+		sqlerr(&c, "readahead request sizes");
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, capture_id);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int64(st, 0) >= CALIB_MIN) {
+		uint64_t n = (uint64_t)sqlite3_column_int64(st, 0);
+		uint64_t mean = ((uint64_t)sqlite3_column_int64(st, 1) / c.page + n / 2) / n;
+
+		if (mean && (!in->io_max_pages || mean < in->io_max_pages))
+			in->io_max_pages = (uint32_t)mean;
+		info->io_split_pages = in->io_max_pages;
 	}
 	sqlite3_finalize(st);
 	st = NULL;

@@ -30,6 +30,9 @@ struct fl_opstream_info {
 					 * to a power of two; also the request size, 0 none */
 	uint64_t reclaim_page_ns;	/* ns: CPU per page reclaimed, measured (0: default) */
 	uint64_t reclaim_pages;		/* pages the measured reclaim episodes freed */
+	uint32_t io_split_pages;	/* pages: mean readahead request, the split (0: none) */
+	uint64_t reclaim_episodes;	/* measured reclaim episodes */
+	uint64_t reclaim_scan_ns;	/* ns: CPU per folio reclaim looks at (0: none) */
 	uint64_t ra_page_ns;		/* ns: per page inserted by readahead, measured (0: default) */
 	uint64_t ra_page_samples;	/* gaps between inserts it is the median of */
 	uint64_t files_cached;		/* files the model starts with in the cache */

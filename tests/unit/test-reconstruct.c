@@ -990,3 +990,29 @@ FL_TEST(recon_golden_exec)
 	recon_out_release(&o);
 	recon_input_release(&in);
 }
+
+FL_TEST(recon_golden_anon_trylock)
+{
+	struct recon_input in;
+	struct recon_out o;
+
+	if (run_case("anon-trylock", &in, &o) == 0) {
+		const struct fl_fault *a = fault_by_id(&o, 1), *b = fault_by_id(&o, 2);
+		const struct fl_fault *c = fault_by_id(&o, 3);
+
+		/* anon_prepare's trylock failed, lock_mm_and_find_vma's succeeded at once:
+		 * the VMA attempt happened (RETRY), not a failed lock_vma_under_rcu */
+		CHECK(a && a->path == FL_PATH_VMA_RETRY_MMAP && a->attempts == 2 &&
+		      a->retry_drop == 0 && a->end_ns == 16000);
+		/* both trylocks failed, the blocking read waited for the writer */
+		CHECK(b && b->path == FL_PATH_VMA_RETRY_MMAP && b->attempts == 2 &&
+		      b->retry_drop == 0 && b->end_ns == 38000);
+		CHECK(b && b->mmap_wait_ns == 100 + 100 + 2600);
+		/* no writer: the trylock is anon_prepare's own and the fault stays on the VMA */
+		CHECK(c && c->path == FL_PATH_VMA && c->attempts == 1 &&
+		      (c->flags & FL_FF_ANON_PREPARE));
+		CHECK(o.nfaults == 3);
+	}
+	recon_out_release(&o);
+	recon_input_release(&in);
+}
