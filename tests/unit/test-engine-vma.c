@@ -78,6 +78,66 @@ FL_TEST(engine_vma_layout_map_unmap_mprotect)
 	fl_mm_release(&mm);
 }
 
+/* mmap merging with its neighbours (mm/vma.c vma_merge_new_range), expectations by hand */
+FL_TEST(engine_vma_map_merge)
+{
+	const uint32_t anon = FL_VMA_READ | FL_VMA_WRITE | FL_VMA_ANON;
+	const uint32_t file = FL_VMA_READ | FL_VMA_FILE | FL_VMA_MAP_PAGES;
+	struct fl_mm mm;
+	struct fl_rwsem_waiter w;
+	struct fl_vma *a, *b, *p, *n, *v;
+	uint64_t ida;
+
+	mm_setup(&mm, FL_VMA_LOCK_REFCNT, false);
+	fl_rwsem_waiter_init(&w, 1, 120);
+	a = fl_mm_map(&mm, 10 * PG, 20 * PG, anon | FL_VMA_HAS_ANON_VMA, 0, 0, NULL);
+	b = fl_mm_map(&mm, 30 * PG, 40 * PG, anon, 0, 0, NULL);
+	fl_mm_map(&mm, 50 * PG, 60 * PG, file, 7, 100, NULL);
+	ida = a->id;
+
+	/* [20, 30) touches both anonymous neighbours: they merge, both are write-locked */
+	fl_mm_merge_candidates(&mm, 20 * PG, 30 * PG, anon, 0, 0, &p, &n);
+	CHECK(p == a && n == b);
+	/* a different protection merges with nothing */
+	fl_mm_merge_candidates(&mm, 20 * PG, 30 * PG, FL_VMA_READ | FL_VMA_ANON, 0, 0, &p, &n);
+	CHECK(!p && !n);
+	/* a gap on either side: no neighbour */
+	fl_mm_merge_candidates(&mm, 21 * PG, 29 * PG, anon, 0, 0, &p, &n);
+	CHECK(!p && !n);
+	/* a file mapping merges only at the contiguous offset of the same file */
+	fl_mm_merge_candidates(&mm, 60 * PG, 64 * PG, file, 7, 110, &p, &n);
+	CHECK(p && p->start == 50 * PG && !n);
+	fl_mm_merge_candidates(&mm, 60 * PG, 64 * PG, file, 7, 111, &p, &n);
+	CHECK(!p && !n);
+	fl_mm_merge_candidates(&mm, 60 * PG, 64 * PG, file, 8, 110, &p, &n);
+	CHECK(!p && !n);
+	fl_mm_merge_candidates(&mm, 46 * PG, 50 * PG, file, 7, 96, &p, &n);
+	CHECK(!p && n && n->start == 50 * PG);
+
+	write_lock(&mm, &w, 0);
+	CHECK(fl_vma_start_write(&mm, a, 1, 0) == FL_VMA_W_LOCKED);
+	CHECK(fl_vma_start_write(&mm, b, 1, 0) == FL_VMA_W_LOCKED);
+	v = fl_mm_map_merge(&mm, 20 * PG, 30 * PG, anon, 0, 0, NULL);
+	/* one VMA [10, 40): the lower one grew, the upper one was removed */
+	CHECK(v && v->id == ida && v->start == 10 * PG && v->end == 40 * PG);
+	CHECK(v->flags & FL_VMA_HAS_ANON_VMA);
+	CHECK_EQ_U64(mm.nvmas, 2);
+	CHECK_EQ_U64(mm.stats.detached, 1);
+	CHECK(fl_mm_lookup(&mm, 35 * PG) == v);
+	/* a file mapping below the file VMA at the contiguous offset: next grows down */
+	v = fl_mm_lookup(&mm, 50 * PG);
+	CHECK(fl_vma_start_write(&mm, v, 1, 0) == FL_VMA_W_LOCKED);
+	n = fl_mm_map_merge(&mm, 46 * PG, 50 * PG, file, 7, 96, NULL);
+	CHECK(n == v && n->start == 46 * PG && n->end == 60 * PG && n->pgoff == 96);
+	/* nothing to merge with: a VMA of its own */
+	n = fl_mm_map_merge(&mm, 70 * PG, 72 * PG, anon, 0, 0, NULL);
+	CHECK(n && n->start == 70 * PG && n->end == 72 * PG);
+	CHECK_EQ_U64(mm.nvmas, 3);
+	fl_mm_write_unlock(&mm, &w, 10);
+	CHECK_EQ_U64(mm.stats.anomalies, 0);
+	fl_mm_release(&mm);
+}
+
 /* lock_vma_under_rcu failure rules 1 and 2, and mmap_write_unlock releasing VMA write locks */
 FL_TEST(engine_vma_write_locked_until_mmap_unlock)
 {
