@@ -98,6 +98,7 @@ static const char *const default_events[] = {
 	"vmscan:mm_vmscan_memcg_reclaim_end",
 	"vmscan:mm_vmscan_direct_reclaim_begin",
 	"vmscan:mm_vmscan_direct_reclaim_end",
+	"vmscan:mm_vmscan_lru_shrink_inactive",
 	"syscalls:sys_enter_mmap", "syscalls:sys_exit_mmap",
 	"syscalls:sys_enter_munmap", "syscalls:sys_exit_munmap",
 	"syscalls:sys_enter_mprotect", "syscalls:sys_exit_mprotect",

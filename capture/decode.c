@@ -68,6 +68,7 @@ static const char *const ev_names[FL_EV__COUNT] = {
 	[FL_EV_SYS_EXIT] = "sys_exit",
 	[FL_EV_LOCK_CONTENTION_BEGIN] = "contention_begin",
 	[FL_EV_LOCK_CONTENTION_END] = "contention_end",
+	[FL_EV_SHRINK_INACTIVE] = "mm_vmscan_lru_shrink_inactive",
 };
 
 static const char *const sys_names[FL_SYS__COUNT] = {
@@ -142,6 +143,9 @@ static const struct known_event known[] = {
 	{ "lock", "contention_begin", FL_EV_LOCK_CONTENTION_BEGIN, NULL, NULL,
 	  { "lock_addr", "flags" } },
 	{ "lock", "contention_end", FL_EV_LOCK_CONTENTION_END, NULL, NULL, { "lock_addr", "ret" } },
+	{ "vmscan", "mm_vmscan_lru_shrink_inactive", FL_EV_SHRINK_INACTIVE, NULL, NULL,
+	  { "nr_scanned", "nr_reclaimed", "nr_activate1", "nr_ref_keep", "nr_unmap_fail",
+	    "priority" } },
 };
 
 /* ---- field access -------------------------------------------------- */

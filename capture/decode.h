@@ -38,6 +38,7 @@
  *   SYS_EXIT                     ret
  *   LOCK_CONTENTION_BEGIN        lock_addr flags
  *   LOCK_CONTENTION_END          lock_addr ret
+ *   SHRINK_INACTIVE              nr_scanned nr_reclaimed nr_activate_file nr_ref_keep nr_unmap_fail priority
  *   OTHER                        (nothing decoded; tep_id says which event)
  *
  * prev_state is the raw kernel state bitmask as recorded (0 = runnable/
@@ -74,6 +75,7 @@ enum fl_ev {
 	FL_EV_SYS_EXIT,
 	FL_EV_LOCK_CONTENTION_BEGIN,
 	FL_EV_LOCK_CONTENTION_END,
+	FL_EV_SHRINK_INACTIVE,		/* mm_vmscan_lru_shrink_inactive: one batch of reclaim */
 	FL_EV__COUNT
 };
 

@@ -96,7 +96,7 @@ static int fill_names(struct fl_db *db, struct fl_err *err)
 	sqlite3_stmt *st = NULL;
 	int ret = -1;
 
-	if (sqlite3_prepare_v2(db->sql, "INSERT INTO ev_type(type, name) VALUES (?, ?)", -1, &st,
+	if (sqlite3_prepare_v2(db->sql, "INSERT OR IGNORE INTO ev_type(type, name) VALUES (?, ?)", -1, &st,
 			       NULL) != SQLITE_OK)
 		goto out;
 	for (int t = 0; t < FL_EV__COUNT; t++) {
@@ -107,7 +107,7 @@ static int fill_names(struct fl_db *db, struct fl_err *err)
 		sqlite3_reset(st);
 	}
 	sqlite3_finalize(st);
-	if (sqlite3_prepare_v2(db->sql, "INSERT INTO sys_name(sys, name) VALUES (?, ?)", -1, &st,
+	if (sqlite3_prepare_v2(db->sql, "INSERT OR IGNORE INTO sys_name(sys, name) VALUES (?, ?)", -1, &st,
 			       NULL) != SQLITE_OK)
 		goto out;
 	for (int s = 1; s < FL_SYS__COUNT; s++) {
@@ -173,6 +173,10 @@ static int check_schema(struct fl_db *db, enum fl_db_mode mode, struct fl_err *e
 			      err) != 1)
 			return fl_seterr(err, "'%s' is not a faultlab database (no capture table)",
 					 db->path);
+		/* event types added since the file was made (appended, numbers unchanged) */
+		if (mode == FL_DB_WRITE &&
+		    query_int(db, "SELECT count(*) FROM ev_type", err) < FL_EV__COUNT)
+			return fill_names(db, err);
 		return 0;
 	}
 	if (v != 0)

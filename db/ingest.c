@@ -231,6 +231,7 @@ static const uint8_t nargs[FL_EV__COUNT] = {
 	[FL_EV_DIRECT_RECLAIM_BEGIN] = 2, [FL_EV_DIRECT_RECLAIM_END] = 1,
 	[FL_EV_SYS_ENTER] = 6, [FL_EV_SYS_EXIT] = 1,
 	[FL_EV_LOCK_CONTENTION_BEGIN] = 2, [FL_EV_LOCK_CONTENTION_END] = 2,
+	[FL_EV_SHRINK_INACTIVE] = 6,
 };
 
 static void bind_event(sqlite3_stmt *st, int base, int64_t id, const struct fl_event *ev,

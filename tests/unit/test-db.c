@@ -259,7 +259,8 @@ FL_TEST(db_schema_creates)
 	CHECK_STR(db, "SELECT name FROM ev_type WHERE type = 24",
 		  fl_ev_name(FL_EV_LOCK_CONTENTION_END));
 	CHECK_EQ_U64(FL_EV_LOCK_CONTENTION_END, 24);
-	CHECK_EQ_U64(FL_EV__COUNT, 25);
+	CHECK_EQ_U64(FL_EV_SHRINK_INACTIVE, 25);
+	CHECK_EQ_U64(FL_EV__COUNT, 26);
 	fl_db_close(db);
 
 	/* Re-opening keeps it; read-only open works. */
