@@ -147,7 +147,8 @@ static const char *const table_rows[] = {
 	"fork_blocked_us", "model.vma_write_wait_us", "chained_waits", "max_chain", "inversions",
 	"makespan_us", "retry_window.count", "retry_window.avg_us", "retry_window.cpu_wait_us",
 	"retry_window.mmap_wait_us", "retry_window.vma_wait_us", "retry_window.run_us",
-	"retry_window.missed", "model.evictions", "model.cpu_wait_us", "anomalies", NULL
+	"retry_window.missed", "model.evictions", "model.reclaim_scanned", "model.reclaim_cpu_us",
+	"model.cpu_wait_us", "anomalies", NULL
 };
 
 static const char *const saving_rows[] = {

@@ -168,6 +168,7 @@ struct thr {
 	uint64_t t_runnable;		/* ns: became runnable */
 	uint64_t cpu_since;		/* ns: got its CPU (the slice's start) */
 	uint64_t vrt;			/* ns: virtual runtime (CPU used, placed at wake-ups) */
+	int64_t lag;			/* ns: V - vrt when it last stopped running (EEVDF vlag) */
 	uint64_t t_wake;		/* ns: last wake-up (end of a wait) */
 	uint64_t burst_left;		/* ns of CPU still to burn */
 	struct fl_rwsem_waiter w;
@@ -315,13 +316,45 @@ static uint64_t wake_latency(struct sim *s)
 }
 
 /*
+ * V, the run queue's average virtual runtime (EEVDF's avg_vruntime): over the
+ * threads running or waiting for a CPU, a running one counted with the CPU it
+ * has used so far, except `skip`, and with `with` (which has just stopped)
+ * counted at its vrt; none -> min_vrt.
+ */
+static uint64_t avg_vrt(const struct sim *s, const struct thr *skip, const struct thr *with)
+{
+	uint64_t sum = with ? with->vrt : 0, n = with != NULL;
+
+	for (uint32_t i = 0; i < s->nt; i++) {
+		const struct thr *o = &s->t[i];
+
+		if (o == skip || o == with || !(o->runnable || o->on_cpu))
+			continue;
+		sum += o->vrt + (o->on_cpu ? s->now - o->cpu_since : 0);
+		n++;
+	}
+	return n ? sum / n : s->min_vrt;
+}
+
+/* EEVDF clamps a sleeper's lag to two slices (update_entity_lag). */
+static int64_t lag_clamp(const struct sim *s, int64_t lag)
+{
+	int64_t lim = 2 * (int64_t)s->c.slice_ns;
+
+	return lag > lim ? lim : lag < -lim ? -lim : lag;
+}
+
+/*
  * The thread becomes runnable: it runs when it has a CPU. The run queue is
  * ordered by virtual runtime (CPU time used), as the fair scheduler's is
  * (kernel/sched/fair.c): a thread put back by its slice queues by what it has
- * used; a thread woken from a sleep is placed no earlier than one slice before
- * the queue's minimum (place_entity: a sleeper keeps its lag, bounded), so a
- * short sleeper queues ahead of CPU hogs but a thread that just burnt 50 ms of
- * reclaim does not jump the ones it ran ahead of.
+ * used. A thread woken from a sleep is placed as EEVDF places it (6.6+,
+ * place_entity with PLACE_LAG): at the queue's average V minus the lag it had
+ * when it stopped, clamped to two slices; so a thread that used less than its
+ * share before sleeping runs soon, and one that just ran its share waits for
+ * the others below V (on the 8 MiB thrash a woken reader waited ~20 ms behind
+ * six reclaiming threads). Picking the least virtual runtime first is
+ * EEVDF's earliest eligible deadline when every slice is the same.
  */
 static void make_runnable(struct sim *s, struct thr *t, bool woke)
 {
@@ -335,8 +368,11 @@ static void make_runnable(struct sim *s, struct thr *t, bool woke)
 		return;
 	t->runnable = true;
 	t->t_runnable = s->now;
-	if (woke && s->min_vrt > s->c.slice_ns && t->vrt < s->min_vrt - s->c.slice_ns)
-		t->vrt = s->min_vrt - s->c.slice_ns;
+	if (woke) {
+		int64_t v = (int64_t)avg_vrt(s, t, NULL) - t->lag;
+
+		t->vrt = v > 0 ? (uint64_t)v : 0;
+	}
 	if (fl_cpu_get_key(&s->cpu, t->idx, s->now, t->vrt))
 		push_self(s, t, s->now + wake_latency(s), EV_RUN);
 }
@@ -356,6 +392,7 @@ static void block(struct sim *s, struct thr *t)
 		return;
 	t->on_cpu = false;
 	t->vrt += s->now - t->cpu_since;
+	t->lag = lag_clamp(s, (int64_t)avg_vrt(s, NULL, t) - (int64_t)t->vrt);
 	next = fl_cpu_put_thread(&s->cpu, t->idx, s->now, &waited);
 	if (next != FL_TID_NONE)
 		push_self(s, &s->t[next], s->now, EV_RUN);
@@ -1879,6 +1916,7 @@ static void finish_run(struct sim *s, uint64_t seed)
 	o->anomalies += s->pc.stats.anomalies + s->cpu.stats.anomalies + s->io.stats.anomalies +
 			s->q.past_pushes;
 	o->evictions = s->pc.stats.evicted;
+	o->reclaim_scanned = s->pc.stats.scanned;
 	o->cpu_wait_ns = s->cpu.stats.wait_total_ns;
 	o->charge_failed = s->pc.stats.charge_failed;
 }
@@ -2001,10 +2039,9 @@ int fl_model_run(const struct fl_model_input *in, uint32_t policy, uint64_t seed
 				break;
 			}
 			t->phase = PH_OP_BEGIN;
-			/* a new task has no lag: placed at the queue's minimum, not a
-			 * slice before it as a sleeper (place_entity, ENQUEUE_INITIAL) */
-			if (t->vrt < s.min_vrt)
-				t->vrt = s.min_vrt;
+			/* a new task has no lag: placed at V (place_entity) */
+			t->lag = 0;
+			t->vrt = avg_vrt(&s, t, NULL);
 			wake(&s, t);
 			break;
 		case EV_RUN: {
@@ -2146,6 +2183,8 @@ void fl_model_extras_foreach(const struct fl_model_run *r,
 	fn(arg, "model.mmap_write_wait_us", (double)r->mmap_write_wait_ns / 1000.0);
 	fn(arg, "model.vma_lock_fail", (double)r->vma_lock_fail);
 	fn(arg, "model.evictions", (double)r->evictions);
+	fn(arg, "model.reclaim_scanned", (double)r->reclaim_scanned);
+	fn(arg, "model.reclaim_cpu_us", (double)r->reclaim_cpu_ns / 1000.0);
 	fn(arg, "model.pagecache_hits", (double)r->pc_hits);
 	fn(arg, "model.pagecache_misses", (double)r->pc_misses);
 	fn(arg, "model.io_requests", (double)r->io_requests);

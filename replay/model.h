@@ -277,6 +277,7 @@ struct fl_model_run {
 	uint64_t mmap_write_wait_ns;	/* ns writers queued for mmap_lock write */
 	uint64_t vma_lock_fail;		/* lock_vma_under_rcu failures */
 	uint64_t evictions, pc_hits, pc_misses, io_requests;
+	uint64_t reclaim_scanned;	/* folios reclaim looked at */
 	uint64_t cpu_wait_ns;		/* ns threads spent runnable without a CPU */
 	uint64_t memcg_waits;		/* faults that slept for room in the memory cgroup */
 	uint64_t reclaim_cpu_ns;	/* CPU readahead's charges spent reclaiming */

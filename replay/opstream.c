@@ -878,7 +878,7 @@ static int calibrate(struct ctx *c, int64_t first_id, int64_t last_id)
 	uint64_t *rec = fl_calloc(c->nts + 1, sizeof(uint64_t));	/* in reclaim since */
 	uint64_t *inrec = fl_calloc(c->nts + 1, sizeof(uint64_t));	/* CPU ns in this episode */
 	uint64_t *last_add = fl_calloc(c->nts + 1, sizeof(uint64_t));
-	uint64_t *gaps = NULL, *per = NULL, cpu_ns = 0, pages = 0;
+	uint64_t *gaps = NULL, *per = NULL, cpu_ns = 0, pages = 0, scanned = 0;
 	size_t nper = 0, capper = 0;
 	size_t ngaps = 0, capgaps = 0;
 	int rc, ret = -1;
@@ -888,7 +888,7 @@ static int calibrate(struct ctx *c, int64_t first_id, int64_t last_id)
 	/* sched_switch of the main instance; the others from the instance that holds
 	 * them (the extra global one of command-mode captures), not twice */
 	if (sqlite3_prepare_v2(c->db, "SELECT ts, tid, type, a0, a3 FROM event WHERE id BETWEEN ?1 "
-			       "AND ?2 AND ((type = 10 AND inst = 0) OR (type IN (8, 17, 18, 19, 20) "
+			       "AND ?2 AND ((type = 10 AND inst = 0) OR (type IN (8, 17, 18, 19, 20, 25) "
 			       "AND inst = (SELECT coalesce(max(inst), 0) FROM event WHERE id "
 			       "BETWEEN ?1 AND ?2 AND type IN (8, 17)))) ORDER BY id", -1, &st,
 			       NULL) != SQLITE_OK) {
@@ -938,6 +938,9 @@ static int calibrate(struct ctx *c, int64_t first_id, int64_t last_id)
 			}
 			rec[i] = 0;
 			last_add[i] = 0;
+		} else if (type == 25) {
+			if (rec[i])	/* a batch of this episode: nr_scanned */
+				scanned += (uint64_t)sqlite3_column_int64(st, 3);
 		} else if (!rec[i]) {
 			uint64_t order = (uint64_t)sqlite3_column_int64(st, 4);
 
@@ -961,7 +964,12 @@ static int calibrate(struct ctx *c, int64_t first_id, int64_t last_id)
 		c->info->reclaim_page_ns = cpu_ns / pages;
 		c->info->reclaim_pages = pages;
 	}
-	if (nper >= CALIB_MIN) {
+	if (scanned >= CALIB_MIN && cpu_ns) {
+		c->in->costs.reclaim_scan_ns = cpu_ns / scanned;
+		c->info->reclaim_scan_ns = cpu_ns / scanned;
+		c->info->reclaim_scanned = scanned;
+		c->info->reclaim_episodes = nper;
+	} else if (nper >= CALIB_MIN) {
 		qsort(per, nper, sizeof(*per), cmp_u64);
 		c->in->costs.reclaim_scan_ns = per[nper / 10];
 		c->info->reclaim_scan_ns = per[nper / 10];

@@ -33,6 +33,8 @@ struct fl_opstream_info {
 	uint32_t io_split_pages;	/* pages: mean readahead request, the split (0: none) */
 	uint64_t reclaim_episodes;	/* measured reclaim episodes */
 	uint64_t reclaim_scan_ns;	/* ns: CPU per folio reclaim looks at (0: none) */
+	uint64_t reclaim_scanned;	/* folios the episodes' batches scanned (0: not traced;
+					 * reclaim_scan_ns is then a per-page bound) */
 	uint64_t ra_page_ns;		/* ns: per page inserted by readahead, measured (0: default) */
 	uint64_t ra_page_samples;	/* gaps between inserts it is the median of */
 	uint64_t files_cached;		/* files the model starts with in the cache */
