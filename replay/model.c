@@ -241,6 +241,10 @@ struct sim {
 	struct ptemap pte;
 	uint32_t *memwait;		/* threads waiting for the memory cgroup to have room */
 	uint64_t min_vrt;		/* ns: the run queue's min_vruntime (only grows) */
+	/* the threads running or waiting for a CPU, for V (avg_vrt): the sum of
+	 * their vrt (a running one's as of its cpu_since), how many, and of the
+	 * running ones how many and the sum of their cpu_since */
+	uint64_t rq_sum, rq_n, run_n, run_since_sum;
 	size_t nmemwait, capmemwait;
 	struct rastate *ras;		/* per file id (0 unused) */
 	size_t nras;
@@ -318,19 +322,15 @@ static uint64_t wake_latency(struct sim *s)
 /*
  * V, the run queue's average virtual runtime (EEVDF's avg_vruntime): over the
  * threads running or waiting for a CPU, a running one counted with the CPU it
- * has used so far, except `skip`, and with `with` (which has just stopped)
- * counted at its vrt; none -> min_vrt.
+ * has used so far, and `with` (not among them: it has just stopped) at its
+ * vrt; none -> min_vrt.
  */
-static uint64_t avg_vrt(const struct sim *s, const struct thr *skip, const struct thr *with)
+static uint64_t avg_vrt(const struct sim *s, const struct thr *with)
 {
-	uint64_t sum = with ? with->vrt : 0, n = with != NULL;
+	uint64_t sum = s->rq_sum + s->run_n * s->now - s->run_since_sum, n = s->rq_n;
 
-	for (uint32_t i = 0; i < s->nt; i++) {
-		const struct thr *o = &s->t[i];
-
-		if (o == skip || o == with || !(o->runnable || o->on_cpu))
-			continue;
-		sum += o->vrt + (o->on_cpu ? s->now - o->cpu_since : 0);
+	if (with) {
+		sum += with->vrt;
 		n++;
 	}
 	return n ? sum / n : s->min_vrt;
@@ -369,10 +369,12 @@ static void make_runnable(struct sim *s, struct thr *t, bool woke)
 	t->runnable = true;
 	t->t_runnable = s->now;
 	if (woke) {
-		int64_t v = (int64_t)avg_vrt(s, t, NULL) - t->lag;
+		int64_t v = (int64_t)avg_vrt(s, NULL) - t->lag;
 
 		t->vrt = v > 0 ? (uint64_t)v : 0;
 	}
+	s->rq_sum += t->vrt;
+	s->rq_n++;
 	if (fl_cpu_get_key(&s->cpu, t->idx, s->now, t->vrt))
 		push_self(s, t, s->now + wake_latency(s), EV_RUN);
 }
@@ -391,8 +393,12 @@ static void block(struct sim *s, struct thr *t)
 	if (!t->on_cpu)
 		return;
 	t->on_cpu = false;
+	s->rq_sum -= t->vrt;
+	s->rq_n--;
+	s->run_n--;
+	s->run_since_sum -= t->cpu_since;
 	t->vrt += s->now - t->cpu_since;
-	t->lag = lag_clamp(s, (int64_t)avg_vrt(s, NULL, t) - (int64_t)t->vrt);
+	t->lag = lag_clamp(s, (int64_t)avg_vrt(s, t) - (int64_t)t->vrt);
 	next = fl_cpu_put_thread(&s->cpu, t->idx, s->now, &waited);
 	if (next != FL_TID_NONE)
 		push_self(s, &s->t[next], s->now, EV_RUN);
@@ -2041,7 +2047,7 @@ int fl_model_run(const struct fl_model_input *in, uint32_t policy, uint64_t seed
 			t->phase = PH_OP_BEGIN;
 			/* a new task has no lag: placed at V (place_entity) */
 			t->lag = 0;
-			t->vrt = avg_vrt(&s, t, NULL);
+			t->vrt = avg_vrt(&s, NULL);
 			wake(&s, t);
 			break;
 		case EV_RUN: {
@@ -2051,8 +2057,14 @@ int fl_model_run(const struct fl_model_input *in, uint32_t policy, uint64_t seed
 				break;
 			cw = s.now - t->t_runnable;
 			if (!t->on_cpu) {
+				if (!t->runnable) {		/* not counted in V yet */
+					s.rq_sum += t->vrt;
+					s.rq_n++;
+				}
 				t->on_cpu = true;
 				t->cpu_since = s.now;
+				s.run_n++;
+				s.run_since_sum += s.now;
 				if (t->vrt > s.min_vrt)
 					s.min_vrt = t->vrt;	/* min_vruntime only grows */
 				/* only the part inside the window: a thread already runnable
