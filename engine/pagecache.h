@@ -118,6 +118,7 @@ struct fl_pagecache {
 	uint32_t table_mask;		/* table size - 1 */
 	uint64_t resident;		/* pages in the cache on the LRU (charged) */
 	uint64_t foreign;		/* FL_FOLIO_FOREIGN pages in the cache */
+	uint64_t age;			/* the memcg's nonresident_age: evictions + activations */
 	uint32_t lru_head, lru_tail;	/* most / least recently used slot (the inactive list
 					 * with cfg.two_lists) */
 	uint32_t act_head, act_tail;	/* the active list (cfg.two_lists) */

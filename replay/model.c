@@ -204,6 +204,7 @@ struct thr {
 		uint64_t fp;		/* file pages */
 		struct fl_folio **buf;	/* folios created so far (LOCKED for read) */
 		size_t n;
+		int failed;		/* charges of this chunk reclaim found no room for */
 	} ra;
 	/* current writer op */
 	struct {
@@ -704,6 +705,7 @@ static void ra_start(struct sim *s, struct thr *t, uint64_t start, uint64_t nr, 
 	t->ra.mark = mark;
 	t->ra.fp = fp;
 	t->ra.n = 0;
+	t->ra.failed = 0;
 	t->phase = PH_F_RA;
 }
 
@@ -723,9 +725,22 @@ static bool ra_step(struct sim *s, struct thr *t)
 	n = fl_pagecache_readahead(&s->pc, t->ra.file, t->ra.next, nr, t->ra.mark, t->ra.fp,
 				   s->now, t->ra.buf + t->ra.n);
 	t->ra.n += n;
-	t->ra.next += nr;
-	if (s->pc.stats.charge_failed != fails)
+	if (s->pc.stats.charge_failed == fails) {
+		t->ra.next += nr;
+		t->ra.failed = 0;
+	} else if (++t->ra.failed >= 2) {
 		t->ra.next = t->ra.end;	/* __GFP_NORETRY charge failed: the window ends */
+	}
+	/*
+	 * Otherwise reclaim found nothing to free for this chunk: it has scanned
+	 * the lists for that (its cost is in the burn below, paid before anything
+	 * is decided), and try_charge_memcg drains the per-CPU stocks and
+	 * reclaims once more before a __GFP_NORETRY charge fails. So the chunk is
+	 * tried again after the burn, and what other tasks' reads unlocked in the
+	 * meantime can be reclaimed then; the second failure ends the window. On
+	 * the 8 MiB thrash this is the kernel's stall: 15 threads in reclaim for
+	 * 100 ms with nothing freed, memory full of windows under construction.
+	 */
 	cost = n * s->c.ra_page_ns;
 	if (s->c.reclaim_scan_ns)
 		cost += (s->pc.stats.scanned - sc0) * s->c.reclaim_scan_ns;

@@ -316,7 +316,8 @@ FL_TEST(engine_pagecache_two_lists_second_chance)
 	CHECK_EQ_U64(pc.nr_active, 1);
 	CHECK(fl_pagecache_peek(&pc, 1, 4) == NULL);
 	CHECK_EQ_U64(pc.stats.evicted, 4);
-	/* a refault far behind (1: four evictions ago, workingset 3) stays inactive */
+	/* a refault far behind (1: the age moved 4 since, evictions and the activation;
+	 * the active list, the workingset without swap, is 1) stays inactive */
 	read_in(&pc, 1, 1, 140);			/* evicts 5 */
 	f = fl_pagecache_peek(&pc, 1, 1);
 	CHECK(f && !(f->flags & FL_FOLIO_ACTIVE) && (f->flags & FL_FOLIO_WORKINGSET));
@@ -333,6 +334,56 @@ FL_TEST(engine_pagecache_two_lists_second_chance)
 	CHECK(f && !(f->flags & FL_FOLIO_ACTIVE));
 	CHECK_EQ_U64(pc.stats.deactivated, 1);
 	CHECK_EQ_U64(pc.resident, 4);
+	fl_pagecache_release(&pc);
+}
+
+/*
+ * workingset_test_recent: a file refault is activated when its distance is
+ * within the active file list, not within the whole LRU (no swap). With
+ * nothing active, even the most recent refault starts inactive.
+ */
+FL_TEST(engine_pagecache_refault_within_active_list)
+{
+	struct fl_pagecache pc;
+	struct fl_folio *f;
+
+	pc_setup_kernel(&pc, 8);
+	for (uint64_t i = 0; i < 9; i++)
+		read_in(&pc, 1, i, 10 * i);		/* 8 evicts 0 */
+	CHECK(fl_pagecache_peek(&pc, 1, 0) == NULL);
+	CHECK_EQ_U64(pc.nr_active, 0);
+	read_in(&pc, 1, 0, 100);			/* distance 1, evicts 1 */
+	f = fl_pagecache_peek(&pc, 1, 0);
+	CHECK(f && !(f->flags & FL_FOLIO_ACTIVE) && (f->flags & FL_FOLIO_WORKINGSET));
+	CHECK_EQ_U64(pc.stats.activated, 0);
+	/* once a folio is active (2: accessed twice, reclaim activates it), a
+	 * refault within that one page of age is activated */
+	f = fl_pagecache_peek(&pc, 1, 2);
+	fl_pagecache_touch(&pc, f);
+	read_in(&pc, 1, 9, 110);			/* 2 kept (referenced), evicts 3 */
+	fl_pagecache_touch(&pc, fl_pagecache_peek(&pc, 1, 2));
+	for (uint64_t i = 10; i < 17; i++)
+		read_in(&pc, 1, i, 10 * i);		/* 2 activated on the way */
+	CHECK(fl_pagecache_peek(&pc, 1, 2) && (fl_pagecache_peek(&pc, 1, 2)->flags &
+					       FL_FOLIO_ACTIVE));
+	CHECK_EQ_U64(pc.nr_active, 1);
+	{
+		bool had[18] = { false };
+		uint64_t gone = UINT64_MAX;
+
+		for (uint64_t i = 0; i < 18; i++)
+			had[i] = fl_pagecache_peek(&pc, 1, i) != NULL;
+		read_in(&pc, 1, 17, 200);		/* evicts the inactive tail */
+		for (uint64_t i = 0; i < 17; i++)
+			if (had[i] && !fl_pagecache_peek(&pc, 1, i))
+				gone = i;
+		CHECK(gone != UINT64_MAX);
+		/* refaulted at once: distance 0 <= 1 active page -> active */
+		read_in(&pc, 1, gone, 210);
+		f = fl_pagecache_peek(&pc, 1, gone);
+		CHECK(f && (f->flags & FL_FOLIO_ACTIVE));
+		CHECK_EQ_U64(pc.stats.activated, 2);
+	}
 	fl_pagecache_release(&pc);
 }
 
