@@ -82,6 +82,9 @@ static const struct ev_map ev_maps[] = {
 	  { "order", "gfp_flags" }, NULL, NULL },
 	{ FL_EV_DIRECT_RECLAIM_END, "vmscan", "mm_vmscan_direct_reclaim_end", { "nr_reclaimed" },
 	  NULL, NULL },
+	{ FL_EV_SHRINK_INACTIVE, "vmscan", "mm_vmscan_lru_shrink_inactive",
+	  { "nr_scanned", "nr_reclaimed", "nr_activate1", "nr_ref_keep", "nr_unmap_fail",
+	    "priority" }, NULL, NULL },
 	{ FL_EV_SYS_EXIT, "syscalls", NULL, { "ret" }, NULL, NULL },
 };
 

@@ -51,6 +51,11 @@ static const struct in_type types[] = {
 	{ "sys_exit", FL_EV_SYS_EXIT, 1, { "ret" } },
 	{ "cont_begin", FL_EV_LOCK_CONTENTION_BEGIN, 0, { "lock_addr", "flags" } },
 	{ "cont_end", FL_EV_LOCK_CONTENTION_END, 0, { "lock_addr", "ret" } },
+	{ "reclaim_begin", FL_EV_MEMCG_RECLAIM_BEGIN, 0, { "order", "gfp_flags" } },
+	{ "reclaim_end", FL_EV_MEMCG_RECLAIM_END, 0, { "nr_reclaimed" } },
+	{ "shrink", FL_EV_SHRINK_INACTIVE, 0,
+	  { "nr_scanned", "nr_reclaimed", "nr_activate1", "nr_ref_keep", "nr_unmap_fail",
+	    "priority" } },
 };
 
 const struct in_type *in_type_by_ev(int type)

@@ -20,6 +20,8 @@
 #include <unistd.h>
 
 #include "db/db.h"
+#include "replay/model.h"
+#include "replay/opstream.h"
 #include "report/report.h"
 
 static char *slurp(const char *path)
@@ -1013,6 +1015,90 @@ FL_TEST(recon_golden_anon_trylock)
 		      (c->flags & FL_FF_ANON_PREPARE));
 		CHECK(o.nfaults == 3);
 	}
+	recon_out_release(&o);
+	recon_input_release(&in);
+}
+
+/*
+ * The op streams the model replays (replay/opstream.c) from the same capture,
+ * ingested as a user's would be: 6002 starts at its fork (5 us after the
+ * capture's first event) with its first CPU 20 us later left to the model,
+ * and reclaim costs 30 us of CPU over 1,000 folios scanned = 30 ns a folio.
+ */
+FL_TEST(recon_golden_opstream)
+{
+	struct recon_input in;
+	struct recon_out o;
+	struct fl_buf flc = { 0 };
+	char dir[] = "/tmp/faultlab-opstream-XXXXXX", cap[300], dbp[300];
+	struct fl_err err = { "" };
+	struct fl_ingest_src src = { 0 };
+	struct fl_ingest_stats st = { 0 };
+	struct fl_db *db = NULL;
+	struct fl_model_input mi;
+	struct fl_opstream_info info;
+	FILE *f;
+
+	fl_model_input_init(&mi);
+	keep_flc = &flc;
+	if (run_case("opstream", &in, &o) < 0) {
+		keep_flc = NULL;
+		goto out;
+	}
+	keep_flc = NULL;
+	CHECK_EQ_U64(o.nfaults, 3);
+	if (!mkdtemp(dir)) {
+		CHECKF(0, "mkdtemp failed");
+		goto out;
+	}
+	snprintf(cap, sizeof(cap), "%s/c.flc", dir);
+	snprintf(dbp, sizeof(dbp), "%s/faultlab.db", dir);
+	f = fopen(cap, "wb");
+	CHECK(f && fwrite(flc.data, 1, flc.len, f) == flc.len);
+	if (f)
+		fclose(f);
+	db = fl_db_open(dbp, FL_DB_WRITE, &err);
+	if (!db || fl_ingest_src_open(&src, cap, &err) < 0 ||
+	    fl_db_ingest(db, &src, NULL, &st, &err) < 0) {
+		CHECKF(0, "ingest: %s", err.msg);
+		goto out;
+	}
+	if (fl_opstream_load(fl_db_sqlite(db), 1, &mi, &info, &err) < 0) {
+		CHECKF(0, "opstream: %s", err.msg);
+		goto out;
+	}
+	{
+		const struct fl_model_thread *c = NULL, *p = NULL;
+
+		for (size_t i = 0; i < mi.nthreads; i++) {
+			if (mi.threads[i].tid == 6002)
+				c = &mi.threads[i];
+			if (mi.threads[i].tid == 6001)
+				p = &mi.threads[i];
+		}
+		CHECK(p && p->start_ns == 0);
+		/* born at 10 us, the capture's first event at 5: it starts at 5 us, not
+		 * at its first fault (30 us), and its first op's think time is the 5 us
+		 * on a CPU before it (less the fault's own cost), not the 20 us it
+		 * waited for a CPU */
+		CHECK(c && c->start_ns == 5000);
+		CHECK(c && c->nops >= 1 && c->ops[0].sleep_ns == 0 &&
+		      c->ops[0].cpu_ns <= 5000);
+	}
+	CHECK_EQ_U64(info.reclaim_scanned, 1000);
+	CHECK_EQ_U64(info.reclaim_scan_ns, 30);
+	CHECK_EQ_U64(mi.costs.reclaim_scan_ns, 30);
+out:
+	fl_model_input_release(&mi);
+	if (db)
+		fl_db_close(db);
+	fl_ingest_src_close(&src);
+	if (dir[strlen(dir) - 1] != 'X') {
+		unlink(cap);
+		unlink(dbp);
+		rmdir(dir);
+	}
+	fl_buf_release(&flc);
 	recon_out_release(&o);
 	recon_input_release(&in);
 }
