@@ -189,9 +189,15 @@ static void print_group(const struct runrec *rr, size_t n, const struct fl_opstr
 	       info->ra_page_ns ? "measured" : "default",
 	       (unsigned long long)in->costs.reclaim_page_ns,
 	       info->reclaim_page_ns ? "measured" : "default");
-	if (in->costs.reclaim_scan_ns)
-		printf("reclaim charged %llu ns per folio it looks at (the cheapest tenth of %llu "
-		       "episodes, per page freed)\n", (unsigned long long)in->costs.reclaim_scan_ns,
+	if (in->costs.reclaim_scan_ns && info->reclaim_scanned)
+		printf("reclaim charged %llu ns per folio it scans (measured: %llu folios in "
+		       "mm_vmscan_lru_shrink_inactive batches)\n",
+		       (unsigned long long)in->costs.reclaim_scan_ns,
+		       (unsigned long long)info->reclaim_scanned);
+	else if (in->costs.reclaim_scan_ns)
+		printf("reclaim charged %llu ns per folio it scans (no batches traced: the "
+		       "cheapest tenth of %llu episodes' CPU per page freed)\n",
+		       (unsigned long long)in->costs.reclaim_scan_ns,
 		       (unsigned long long)info->reclaim_episodes);
 	if (info->io_split_pages)
 		printf("readahead requests of %u pages (the capture's mean)\n", info->io_split_pages);
