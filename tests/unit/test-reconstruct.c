@@ -322,6 +322,75 @@ out:
 	return ret;
 }
 
+/* A case's capture file written to a fresh directory and ingested, as a user's would be. */
+struct case_db {
+	char dir[64], cap[300], dbp[300];
+	struct fl_ingest_src src;
+	struct fl_ingest_stats st;
+	struct fl_db *db;
+};
+
+/* run_case(), then its capture ingested into c (its bytes also in *keep if not NULL). */
+static int run_case_ingested(const char *name, struct recon_input *in, struct recon_out *o,
+			     struct case_db *c, struct fl_buf *keep)
+{
+	struct fl_buf flc = { 0 };
+	struct fl_err err = { "" };
+	FILE *f;
+	int ret = -1;
+
+	memset(c, 0, sizeof(*c));
+	keep_flc = &flc;
+	ret = run_case(name, in, o);
+	keep_flc = NULL;
+	if (ret < 0)
+		goto out;
+	ret = -1;
+	snprintf(c->dir, sizeof(c->dir), "/tmp/faultlab-%s-XXXXXX", name);
+	if (!mkdtemp(c->dir)) {
+		CHECKF(0, "mkdtemp failed");
+		c->dir[0] = 0;
+		goto out;
+	}
+	snprintf(c->cap, sizeof(c->cap), "%s/%s.flc", c->dir, name);
+	snprintf(c->dbp, sizeof(c->dbp), "%s/faultlab.db", c->dir);
+	f = fopen(c->cap, "wb");
+	CHECK(f && fwrite(flc.data, 1, flc.len, f) == flc.len);
+	if (f)
+		fclose(f);
+	if (fl_ingest_src_open(&c->src, c->cap, &err) < 0 ||
+	    !(c->db = fl_db_open(c->dbp, FL_DB_WRITE, &err)) ||
+	    fl_db_ingest(c->db, &c->src, NULL, &c->st, &err) < 0) {
+		CHECKF(0, "%s: ingest: %s", name, err.msg);
+		goto out;
+	}
+	ret = 0;
+out:
+	if (keep)
+		fl_buf_add(keep, flc.data, flc.len);
+	fl_buf_release(&flc);
+	return ret;
+}
+
+static void case_db_close(struct case_db *c)
+{
+	char path[320];
+
+	fl_buf_release(&c->st.warnings);
+	if (c->db)
+		fl_db_close(c->db);
+	fl_ingest_src_close(&c->src);
+	if (!c->dir[0])
+		return;
+	unlink(c->cap);
+	snprintf(path, sizeof(path), "%s-wal", c->dbp);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s-shm", c->dbp);
+	unlink(path);
+	unlink(c->dbp);
+	rmdir(c->dir);
+}
+
 FL_TEST(recon_golden_vma_only)
 {
 	struct recon_input in;
@@ -751,22 +820,15 @@ FL_TEST(recon_golden_noexceptions)
 	struct recon_input in;
 	struct recon_out o;
 	struct fl_buf flc = { 0 }, text = { 0 }, json = { 0 };
-	char dir[] = "/tmp/faultlab-noexc-XXXXXX", cap[300], dbp[300];
 	struct fl_err err = { "" };
-	struct fl_ingest_src src = { 0 };
-	struct fl_ingest_stats st = { 0 };
-	struct fl_db *db = NULL;
+	struct case_db c;
 	struct fl_report rep;
 	bool loaded = false;
 
 	memset(&in, 0, sizeof(in));
 	memset(&o, 0, sizeof(o));
-	keep_flc = &flc;
-	if (run_case("noexceptions", &in, &o) < 0) {
-		keep_flc = NULL;
+	if (run_case_ingested("noexceptions", &in, &o, &c, &flc) < 0)
 		goto out;
-	}
-	keep_flc = NULL;
 	CHECK_EQ_U64(o.nfaults, 0);
 	CHECK_EQ_U64(o.nwaits, 3);
 	CHECK_EQ_U64(o.nops, 2);
@@ -795,29 +857,10 @@ FL_TEST(recon_golden_noexceptions)
 			fclose(f);
 	}
 
-	/* ingest and report, as a user would */
-	if (!mkdtemp(dir)) {
-		CHECKF(0, "mkdtemp failed");
-		goto out;
-	}
-	snprintf(cap, sizeof(cap), "%s/arm64.flc", dir);
-	snprintf(dbp, sizeof(dbp), "%s/faultlab.db", dir);
-	{
-		FILE *f = fopen(cap, "wb");
-
-		CHECK(f && fwrite(flc.data, 1, flc.len, f) == flc.len);
-		if (f)
-			fclose(f);
-	}
-	if (fl_ingest_src_open(&src, cap, &err) < 0 ||
-	    !(db = fl_db_open(dbp, FL_DB_WRITE, &err)) ||
-	    fl_db_ingest(db, &src, NULL, &st, &err) < 0) {
-		CHECKF(0, "ingest: %s", err.msg);
-		goto out_dir;
-	}
-	if (fl_report_load(&rep, db, st.capture_id, &err) < 0) {
+	/* the report of the ingested capture, as a user would see it */
+	if (fl_report_load(&rep, c.db, c.st.capture_id, &err) < 0) {
 		CHECKF(0, "report: %s", err.msg);
-		goto out_dir;
+		goto out;
 	}
 	loaded = true;
 	CHECK(rep.recon && !rep.fault_tp && !fl_report_faults_observed(&rep));
@@ -863,7 +906,7 @@ FL_TEST(recon_golden_noexceptions)
 	{
 		sqlite3_stmt *q = NULL;
 
-		CHECK(sqlite3_prepare_v2(fl_db_sqlite(db),
+		CHECK(sqlite3_prepare_v2(fl_db_sqlite(c.db),
 			"SELECT (SELECT count(*) FROM fault WHERE capture = ?1), "
 			"(SELECT count(*) FROM lock_wait WHERE capture = ?1), "
 			"(SELECT count(*) FROM writer_op WHERE capture = ?1), "
@@ -871,7 +914,7 @@ FL_TEST(recon_golden_noexceptions)
 			"(SELECT fault_tp FROM recon WHERE capture = ?1), "
 			"(SELECT uname_machine FROM capture WHERE id = ?1)", -1, &q, NULL) == SQLITE_OK);
 		if (q) {
-			sqlite3_bind_int64(q, 1, st.capture_id);
+			sqlite3_bind_int64(q, 1, c.st.capture_id);
 			CHECK(sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int(q, 0) == 0 &&
 			      sqlite3_column_int(q, 1) == 3 && sqlite3_column_int(q, 2) == 2 &&
 			      sqlite3_column_int(q, 3) == 1 && sqlite3_column_int(q, 4) == 0 &&
@@ -879,21 +922,10 @@ FL_TEST(recon_golden_noexceptions)
 			sqlite3_finalize(q);
 		}
 	}
-out_dir:
+out:
 	if (loaded)
 		fl_report_release(&rep);
-	fl_buf_release(&st.warnings);
-	if (db)
-		fl_db_close(db);
-	fl_ingest_src_close(&src);
-	unlink(cap);
-	snprintf(cap, sizeof(cap), "%s-wal", dbp);
-	unlink(cap);
-	snprintf(cap, sizeof(cap), "%s-shm", dbp);
-	unlink(cap);
-	unlink(dbp);
-	rmdir(dir);
-out:
+	case_db_close(&c);
 	fl_buf_release(&flc);
 	fl_buf_release(&text);
 	fl_buf_release(&json);
@@ -1029,50 +1061,25 @@ FL_TEST(recon_golden_opstream)
 {
 	struct recon_input in;
 	struct recon_out o;
-	struct fl_buf flc = { 0 };
-	char dir[] = "/tmp/faultlab-opstream-XXXXXX", cap[300], dbp[300];
 	struct fl_err err = { "" };
-	struct fl_ingest_src src = { 0 };
-	struct fl_ingest_stats st = { 0 };
-	struct fl_db *db = NULL;
+	struct case_db c;
 	struct fl_model_input mi;
 	struct fl_opstream_info info;
-	FILE *f;
 
 	fl_model_input_init(&mi);
-	keep_flc = &flc;
-	if (run_case("opstream", &in, &o) < 0) {
-		keep_flc = NULL;
+	if (run_case_ingested("opstream", &in, &o, &c, NULL) < 0)
 		goto out;
-	}
-	keep_flc = NULL;
 	CHECK_EQ_U64(o.nfaults, 3);
-	if (!mkdtemp(dir)) {
-		CHECKF(0, "mkdtemp failed");
-		goto out;
-	}
-	snprintf(cap, sizeof(cap), "%s/c.flc", dir);
-	snprintf(dbp, sizeof(dbp), "%s/faultlab.db", dir);
-	f = fopen(cap, "wb");
-	CHECK(f && fwrite(flc.data, 1, flc.len, f) == flc.len);
-	if (f)
-		fclose(f);
-	db = fl_db_open(dbp, FL_DB_WRITE, &err);
-	if (!db || fl_ingest_src_open(&src, cap, &err) < 0 ||
-	    fl_db_ingest(db, &src, NULL, &st, &err) < 0) {
-		CHECKF(0, "ingest: %s", err.msg);
-		goto out;
-	}
-	if (fl_opstream_load(fl_db_sqlite(db), 1, &mi, &info, &err) < 0) {
+	if (fl_opstream_load(fl_db_sqlite(c.db), c.st.capture_id, &mi, &info, &err) < 0) {
 		CHECKF(0, "opstream: %s", err.msg);
 		goto out;
 	}
 	{
-		const struct fl_model_thread *c = NULL, *p = NULL;
+		const struct fl_model_thread *ch = NULL, *p = NULL;
 
 		for (size_t i = 0; i < mi.nthreads; i++) {
 			if (mi.threads[i].tid == 6002)
-				c = &mi.threads[i];
+				ch = &mi.threads[i];
 			if (mi.threads[i].tid == 6001)
 				p = &mi.threads[i];
 		}
@@ -1081,24 +1088,16 @@ FL_TEST(recon_golden_opstream)
 		 * at its first fault (30 us), and its first op's think time is the 5 us
 		 * on a CPU before it (less the fault's own cost), not the 20 us it
 		 * waited for a CPU */
-		CHECK(c && c->start_ns == 5000);
-		CHECK(c && c->nops >= 1 && c->ops[0].sleep_ns == 0 &&
-		      c->ops[0].cpu_ns <= 5000);
+		CHECK(ch && ch->start_ns == 5000);
+		CHECK(ch && ch->nops >= 1 && ch->ops[0].sleep_ns == 0 &&
+		      ch->ops[0].cpu_ns <= 5000);
 	}
 	CHECK_EQ_U64(info.reclaim_scanned, 1000);
 	CHECK_EQ_U64(info.reclaim_scan_ns, 30);
 	CHECK_EQ_U64(mi.costs.reclaim_scan_ns, 30);
 out:
 	fl_model_input_release(&mi);
-	if (db)
-		fl_db_close(db);
-	fl_ingest_src_close(&src);
-	if (dir[strlen(dir) - 1] != 'X') {
-		unlink(cap);
-		unlink(dbp);
-		rmdir(dir);
-	}
-	fl_buf_release(&flc);
+	case_db_close(&c);
 	recon_out_release(&o);
 	recon_input_release(&in);
 }
