@@ -487,3 +487,13 @@ CREATE TABLE IF NOT EXISTS replay_fault (
 -- (faultwork 4 500000): an index on event(capture, type, tid) took the ingest from 1.5 s to
 -- 2.9 s and 45 to 62 bytes/event; a second one on (capture, tid, id) to 4.4 s.
 CREATE INDEX IF NOT EXISTS maps_by_pid ON maps(capture, pid, taken);
+
+-- Reclaim's batches (vmscan:mm_vmscan_lru_shrink_inactive, event type 25): a view added after
+-- schema version 1 shipped, so it lives here and a database made before gets it with its next
+-- ingest.
+CREATE VIEW IF NOT EXISTS ev_shrink AS
+	SELECT e.id, c.id AS capture, e.ts, e.cpu, e.tid, e.inst, a0 AS nr_scanned,
+	       a1 AS nr_reclaimed, a2 AS nr_activate_file, a3 AS nr_ref_keep, a4 AS nr_unmap_fail,
+	       a5 AS priority
+	FROM capture c JOIN event e ON e.id BETWEEN c.event_first_id AND c.event_last_id
+	WHERE type = 25;

@@ -103,10 +103,11 @@ ok "capture and ingest thrash"
 lim=$(sqlite3 "$TMP/a.db" "SELECT memcg_limit_bytes FROM capture" 2>/dev/null)
 if [ "$lim" = $((48 << 20)) ]; then ok "thrash: memcg limit recorded ($lim)"; else
 	not_ok "thrash: memcg limit recorded" "capture.memcg_limit_bytes = '$lim'"; fi
-# reclaim's batches (mm_vmscan_lru_shrink_inactive, type 25: a0 nr_scanned, a1 nr_reclaimed):
-# the memcg reclaims, and no batch frees more folios than it looked at
-sh=$(sqlite3 "$TMP/a.db" "SELECT count(*), coalesce(sum(a0), 0), coalesce(sum(a1), 0),
-	coalesce(sum(a1 > a0), 0) FROM event WHERE type = 25" 2>/dev/null)
+# reclaim's batches (mm_vmscan_lru_shrink_inactive, view ev_shrink): the memcg reclaims, and
+# no batch frees more folios than it looked at
+sh=$(sqlite3 "$TMP/a.db" "SELECT count(*), coalesce(sum(nr_scanned), 0),
+	coalesce(sum(nr_reclaimed), 0), coalesce(sum(nr_reclaimed > nr_scanned), 0) FROM ev_shrink" \
+	2>/dev/null)
 IFS='|' read -r nb nsc nrc bad <<<"$sh"
 if [ "${nb:-0}" -gt 0 ] && [ "$nsc" -ge "$nrc" ] && [ "$nrc" -gt 0 ] && [ "$bad" = 0 ]; then
 	ok "thrash: reclaim batches recorded ($nb batches, $nrc of $nsc folios scanned freed)"
