@@ -399,3 +399,64 @@ FL_TEST(replay_tiny_memcg_charges_fail_and_wait)
 	}
 	fl_model_input_release(&in);
 }
+
+/*
+ * Wake-up placement (model.c make_runnable: EEVDF's place_entity with
+ * PLACE_LAG), worked out by hand: one CPU, 3 ms slices, no wake-up latency,
+ * three threads burning 30 ms each (H1-H3) and S, which burns 2.9 ms, faults,
+ * sleeps 10 ms and faults again. H1, H2, H3 run 0-3, 3-6, 6-9 ms; S runs 9 to
+ * ~11.9 ms and sleeps with lag V - vrt = (3 + 3 + 3 + 2.9) / 4 - 2.9 = ~0.075
+ * ms. The hogs take their second turns: H1 11.9-14.9, H2 -17.9, H3 -20.9 (all
+ * at 6), H1 again from 20.9. S wakes at ~21.9 and is placed at V minus its
+ * lag, V = (H1's 6 + 1 + 6 + 6) / 3 = 6.33, so at ~6.26: at H1's slice end
+ * (23.9 ms) H2 and H3 (6) come first, and S's second fault starts at ~29.9 ms.
+ * CFS's rule (no earlier than min_vruntime - slice, 6 - 3, else its own 2.9)
+ * would have put S first at 23.9 ms.
+ */
+FL_TEST(replay_wakeup_placed_by_lag)
+{
+	struct fl_model_input in;
+	struct fl_model_thread *t;
+	struct fl_model_run r;
+	struct fl_metrics m;
+	struct fl_op *o;
+
+	fl_model_input_init(&in);
+	in.ncpus = 1;
+	in.kver = FL_KVER(6, 18);
+	in.costs.wake_ns = 1;		/* latency draw 0 or 1 ns */
+	fl_model_add_vma(&in, 0, 0x10000, 0x10000 + 64 * 4096,
+			 FL_MVMA_READ | FL_MVMA_WRITE | FL_MVMA_ANON, 0, 0);
+	for (int i = 0; i < 3; i++) {
+		t = fl_model_add_thread(&in, 1 + i, 0);
+		o = fl_model_add_op(t);
+		o->kind = FL_OP_TOUCH;
+		o->addr = 0x10000 + (uint64_t)i * 4096;
+		o->cpu_ns = 30000000;
+	}
+	t = fl_model_add_thread(&in, 9, 0);
+	o = fl_model_add_op(t);
+	o->kind = FL_OP_TOUCH;
+	o->addr = 0x20000;
+	o->cpu_ns = 2900000;
+	o = fl_model_add_op(t);
+	o->kind = FL_OP_TOUCH;
+	o->addr = 0x21000;
+	o->sleep_ns = 10000000;
+	if (!run(&in, "mainline", &r, &m)) {
+		uint64_t first = 0, second = 0;
+
+		for (size_t i = 0; i < r.nfaults; i++) {
+			if (r.faults[i].addr == 0x20000)
+				first = r.faults[i].start_ns;
+			if (r.faults[i].addr == 0x21000)
+				second = r.faults[i].start_ns;
+		}
+		CHECKF(first > 11800000 && first < 12000000, "S's first fault at %llu ns",
+		       (unsigned long long)first);
+		CHECKF(second > 29800000 && second < 30100000, "S's second fault at %llu ns",
+		       (unsigned long long)second);
+		fl_model_run_release(&r);
+	}
+	fl_model_input_release(&in);
+}
