@@ -869,6 +869,7 @@ static uint32_t io_concurrency(struct ioev *ev, size_t n)
  * Each is used only with enough samples (CALIB_MIN); the info says which.
  */
 #define CALIB_MIN	256
+#define SPLIT_MIN	32		/* readahead requests the mean request is taken over */
 #define CALIB_GAP_NS	20000
 
 static int calibrate(struct ctx *c, int64_t first_id, int64_t last_id)
@@ -1331,7 +1332,7 @@ int fl_opstream_load(sqlite3 *db, int64_t capture_id, struct fl_model_input *in,
 		goto out;
 	}
 	sqlite3_bind_int64(st, 1, capture_id);
-	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int64(st, 0) >= CALIB_MIN) {
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int64(st, 0) >= SPLIT_MIN) {
 		uint64_t n = (uint64_t)sqlite3_column_int64(st, 0);
 		uint64_t mean = ((uint64_t)sqlite3_column_int64(st, 1) / c.page + n / 2) / n;
 

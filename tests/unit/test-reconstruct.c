@@ -1055,7 +1055,8 @@ FL_TEST(recon_golden_anon_trylock)
  * The op streams the model replays (replay/opstream.c) from the same capture,
  * ingested as a user's would be: 6002 starts at its fork (5 us after the
  * capture's first event) with its first CPU 20 us later left to the model,
- * and reclaim costs 30 us of CPU over 1,000 folios scanned = 30 ns a folio.
+ * reclaim costs 30 us of CPU over 1,000 folios scanned = 30 ns a folio, and
+ * readahead windows are split into the mean readahead request.
  */
 FL_TEST(recon_golden_opstream)
 {
@@ -1092,6 +1093,10 @@ FL_TEST(recon_golden_opstream)
 		CHECK(ch && ch->nops >= 1 && ch->ops[0].sleep_ns == 0 &&
 		      ch->ops[0].cpu_ns <= 5000);
 	}
+	/* windows split at the mean readahead request, 128 pages, not the largest (256) */
+	CHECK_EQ_U64(info.io_split_pages, 128);
+	CHECK_EQ_U64(mi.io_max_pages, 128);
+	CHECK_EQ_U64(info.ra_inferred_pages, 256);
 	CHECK_EQ_U64(info.reclaim_scanned, 1000);
 	CHECK_EQ_U64(info.reclaim_scan_ns, 30);
 	CHECK_EQ_U64(mi.costs.reclaim_scan_ns, 30);
