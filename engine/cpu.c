@@ -113,6 +113,17 @@ static void run_on(struct fl_cpu *cpu, uint32_t c, uint32_t tid)
 }
 
 #define BALANCE_ACTIVE_NS 10000000ULL	/* 10 ms: a thread that ran since counts as load */
+#define BALANCE_CPUS	64		/* CPUs the wake-up balancing looks at (more: none) */
+
+/* Threads waiting in CPU c's run queue. */
+static uint32_t queue_len(const struct fl_cpu *cpu, uint32_t c)
+{
+	uint32_t n = 0;
+
+	for (uint32_t x = cpu->qhead[c]; x != FL_TID_NONE; x = cpu->thr[x].qnext)
+		n++;
+	return n;
+}
 
 static bool affine_get(struct fl_cpu *cpu, uint32_t tid, uint64_t now)
 {
@@ -128,10 +139,8 @@ static bool affine_get(struct fl_cpu *cpu, uint32_t tid, uint64_t now)
 		uint32_t best = 0, bestn = UINT32_MAX;
 
 		for (uint32_t k = 0; k < cpu->ncpus; k++) {
-			uint32_t n = cpu->cur[k] != FL_TID_NONE;
+			uint32_t n = (cpu->cur[k] != FL_TID_NONE) + queue_len(cpu, k);
 
-			for (uint32_t x = cpu->qhead[k]; x != FL_TID_NONE; x = cpu->thr[x].qnext)
-				n++;
 			if (n < bestn) {
 				best = k;
 				bestn = n;
@@ -139,7 +148,7 @@ static bool affine_get(struct fl_cpu *cpu, uint32_t tid, uint64_t now)
 		}
 		c = best;
 	}
-	if (cpu->cur[c] != FL_TID_NONE && cpu->ncpus > 1) {
+	if (cpu->cur[c] != FL_TID_NONE && cpu->ncpus > 1 && cpu->ncpus <= BALANCE_CPUS) {
 		/*
 		 * The periodic balancer (sched_balance_rq, every few ms on a busy CPU) moves
 		 * threads from a CPU that more recently active threads call home to one that
@@ -147,16 +156,16 @@ static bool affine_get(struct fl_cpu *cpu, uint32_t tid, uint64_t now)
 		 * wake-up: a thread whose busy home CPU has two or more active threads more
 		 * than another CPU is rehomed there (active: ran within BALANCE_ACTIVE_NS).
 		 */
-		uint32_t homes[64] = { 0 }, lo = c;
+		uint32_t homes[BALANCE_CPUS] = { 0 }, lo = c;
 
-		for (size_t x = 0; x < cpu->nthr && cpu->ncpus <= 64; x++) {
+		for (size_t x = 0; x < cpu->nthr; x++) {
 			const struct fl_cpu_thr *o = &cpu->thr[x];
 
 			if (o->home < cpu->ncpus && (o->on != UINT32_MAX || o->queued || x == tid ||
 						     (o->off_t && now - o->off_t < BALANCE_ACTIVE_NS)))
 				homes[o->home]++;
 		}
-		for (uint32_t k = 0; k < cpu->ncpus && cpu->ncpus <= 64; k++)
+		for (uint32_t k = 0; k < cpu->ncpus; k++)
 			if (homes[k] < homes[lo])
 				lo = k;
 		if (lo != c && homes[c] >= homes[lo] + 2) {
@@ -242,10 +251,8 @@ static uint32_t affine_put(struct fl_cpu *cpu, uint32_t tid, uint64_t now, uint6
 		uint64_t oldest = UINT64_MAX;
 
 		for (uint32_t k = 0; k < cpu->ncpus; k++) {
-			uint32_t waiting = 0;
+			uint32_t waiting = queue_len(cpu, k);
 
-			for (uint32_t x = cpu->qhead[k]; x != FL_TID_NONE; x = cpu->thr[x].qnext)
-				waiting++;
 			for (uint32_t x = cpu->qhead[k]; x != FL_TID_NONE; x = cpu->thr[x].qnext)
 				if ((waiting >= 2 || !cpu->thr[x].off_t ||
 				     now - cpu->thr[x].off_t >= cpu->migrate_ns) &&

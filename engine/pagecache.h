@@ -124,7 +124,7 @@ struct fl_pagecache {
 	uint32_t act_head, act_tail;	/* the active list (cfg.two_lists) */
 	uint64_t nr_active;		/* pages on the active list */
 	struct fl_folio_waiter *woken_head, *woken_tail;
-	uint32_t **shadow;		/* [file][index] eviction stamp (stats.evicted + 1 when
+	uint32_t **shadow;		/* [file][index] eviction stamp (age + 1 when
 					 * it was evicted) of evicted, not yet refaulted pages */
 	uint64_t *shadow_words;		/* [file] entries in shadow[file] */
 	uint32_t nshadow;		/* files with a shadow slot */

@@ -184,11 +184,12 @@ static void print_group(const struct runrec *rr, size_t n, const struct fl_opstr
 	       in->capacity_pages ? (snprintf(b, sizeof(b), "%llu",
 					      (unsigned long long)in->capacity_pages), b) :
 	       "unlimited", (unsigned long long)info->io_samples);
-	printf("costs per page: readahead insert %llu ns (%s), reclaim %llu ns (%s)\n",
+	printf("costs per page: readahead insert %llu ns (%s), reclaim %llu ns (%s%s)\n",
 	       (unsigned long long)in->costs.ra_page_ns,
 	       info->ra_page_ns ? "measured" : "default",
 	       (unsigned long long)in->costs.reclaim_page_ns,
-	       info->reclaim_page_ns ? "measured" : "default");
+	       info->reclaim_page_ns ? "measured" : "default",
+	       in->costs.reclaim_scan_ns ? "; charged per folio scanned instead" : "");
 	if (in->costs.reclaim_scan_ns && info->reclaim_scanned)
 		printf("reclaim charged %llu ns per folio it scans (measured: %llu folios in "
 		       "mm_vmscan_lru_shrink_inactive batches)\n",

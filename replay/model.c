@@ -337,6 +337,28 @@ static uint64_t avg_vrt(const struct sim *s, const struct thr *with)
 	return n ? sum / n : s->min_vrt;
 }
 
+/* The sums behind V: t joins the threads running or waiting for a CPU, starts
+ * running (at its cpu_since), or stops running and leaves them. */
+static void v_enter(struct sim *s, const struct thr *t)
+{
+	s->rq_sum += t->vrt;
+	s->rq_n++;
+}
+
+static void v_run(struct sim *s, const struct thr *t)
+{
+	s->run_n++;
+	s->run_since_sum += t->cpu_since;
+}
+
+static void v_leave(struct sim *s, const struct thr *t)
+{
+	s->rq_sum -= t->vrt;
+	s->rq_n--;
+	s->run_n--;
+	s->run_since_sum -= t->cpu_since;
+}
+
 /* EEVDF clamps a sleeper's lag to two slices (update_entity_lag). */
 static int64_t lag_clamp(const struct sim *s, int64_t lag)
 {
@@ -374,8 +396,7 @@ static void make_runnable(struct sim *s, struct thr *t, bool woke)
 
 		t->vrt = v > 0 ? (uint64_t)v : 0;
 	}
-	s->rq_sum += t->vrt;
-	s->rq_n++;
+	v_enter(s, t);
 	if (fl_cpu_get_key(&s->cpu, t->idx, s->now, t->vrt))
 		push_self(s, t, s->now + wake_latency(s), EV_RUN);
 }
@@ -394,10 +415,7 @@ static void block(struct sim *s, struct thr *t)
 	if (!t->on_cpu)
 		return;
 	t->on_cpu = false;
-	s->rq_sum -= t->vrt;
-	s->rq_n--;
-	s->run_n--;
-	s->run_since_sum -= t->cpu_since;
+	v_leave(s, t);
 	t->vrt += s->now - t->cpu_since;
 	t->lag = lag_clamp(s, (int64_t)avg_vrt(s, t) - (int64_t)t->vrt);
 	next = fl_cpu_put_thread(&s->cpu, t->idx, s->now, &waited);
@@ -2060,9 +2078,8 @@ int fl_model_run(const struct fl_model_input *in, uint32_t policy, uint64_t seed
 				break;
 			}
 			t->phase = PH_OP_BEGIN;
-			/* a new task has no lag: placed at V (place_entity) */
+			/* a new task has no lag: wake() places it at V (place_entity) */
 			t->lag = 0;
-			t->vrt = avg_vrt(&s, NULL);
 			wake(&s, t);
 			break;
 		case EV_RUN: {
@@ -2072,14 +2089,11 @@ int fl_model_run(const struct fl_model_input *in, uint32_t policy, uint64_t seed
 				break;
 			cw = s.now - t->t_runnable;
 			if (!t->on_cpu) {
-				if (!t->runnable) {		/* not counted in V yet */
-					s.rq_sum += t->vrt;
-					s.rq_n++;
-				}
+				if (!t->runnable)
+					v_enter(&s, t);		/* not counted in V yet */
 				t->on_cpu = true;
 				t->cpu_since = s.now;
-				s.run_n++;
-				s.run_since_sum += s.now;
+				v_run(&s, t);
 				if (t->vrt > s.min_vrt)
 					s.min_vrt = t->vrt;	/* min_vruntime only grows */
 				/* only the part inside the window: a thread already runnable

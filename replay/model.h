@@ -178,9 +178,9 @@ struct fl_model_input {
 	uint32_t io_depth;		/* requests in service at once; 0 unlimited */
 	uint32_t ra_pages;		/* readahead window in pages (read_ahead_kb / page);
 					   0 = the engine default (32) */
-	uint32_t io_max_pages;		/* pages: the largest read request the block layer
-					   makes (max_sectors_kb); longer runs are split;
-					   0 = no limit */
+	uint32_t io_max_pages;		/* pages: the read request a window is split into:
+					   the capture's mean readahead request, else its
+					   most frequent large one; 0 = no limit */
 	/*
 	 * The capture's uncontended mmap_lock acquisitions (no traced holder, no
 	 * writer ahead): start_locking -> acquire_returned in ns, [0] reads,

@@ -1336,9 +1336,10 @@ int fl_opstream_load(sqlite3 *db, int64_t capture_id, struct fl_model_input *in,
 		uint64_t n = (uint64_t)sqlite3_column_int64(st, 0);
 		uint64_t mean = ((uint64_t)sqlite3_column_int64(st, 1) / c.page + n / 2) / n;
 
-		if (mean && (!in->io_max_pages || mean < in->io_max_pages))
+		if (mean && (!in->io_max_pages || mean < in->io_max_pages)) {
 			in->io_max_pages = (uint32_t)mean;
-		info->io_split_pages = in->io_max_pages;
+			info->io_split_pages = (uint32_t)mean;
+		}
 	}
 	sqlite3_finalize(st);
 	st = NULL;

@@ -30,7 +30,8 @@ struct fl_opstream_info {
 					 * to a power of two; also the request size, 0 none */
 	uint64_t reclaim_page_ns;	/* ns: CPU per page reclaimed, measured (0: default) */
 	uint64_t reclaim_pages;		/* pages the measured reclaim episodes freed */
-	uint32_t io_split_pages;	/* pages: mean readahead request, the split (0: none) */
+	uint32_t io_split_pages;	/* pages: the mean readahead request when it is the split
+					 * (smaller than the largest request), else 0 */
 	uint64_t reclaim_episodes;	/* measured reclaim episodes */
 	uint64_t reclaim_scan_ns;	/* ns: CPU per folio reclaim looks at (0: none) */
 	uint64_t reclaim_scanned;	/* folios the episodes' batches scanned (0: not traced;

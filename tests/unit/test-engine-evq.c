@@ -159,6 +159,15 @@ static void affine_two(struct fl_cpu *c)
 	CHECK(fl_cpu_get(c, 2, 0));
 }
 
+/* Thread from stops at t and thread to gets a CPU at t: none was waiting for from's CPU. */
+static void hand_over(struct fl_cpu *c, uint32_t from, uint32_t to, uint64_t t)
+{
+	uint64_t w = 0;
+
+	CHECK_EQ_U64(fl_cpu_put_thread(c, from, t, &w), FL_TID_NONE);
+	CHECK(fl_cpu_get(c, to, t));
+}
+
 FL_TEST(engine_cpu_affine)
 {
 	struct fl_cpu c;
@@ -225,12 +234,9 @@ FL_TEST(engine_cpu_affine_pulls_from_a_pile)
 	uint64_t w = 0;
 
 	affine_two(&c);				/* 1 on CPU 0, 2 on CPU 1 */
-	CHECK_EQ_U64(fl_cpu_put_thread(&c, 2, 1, &w), FL_TID_NONE);
-	CHECK(fl_cpu_get(&c, 5, 1));		/* first run: the idle CPU 1 */
-	CHECK_EQ_U64(fl_cpu_put_thread(&c, 1, 2, &w), FL_TID_NONE);
-	CHECK(fl_cpu_get(&c, 3, 2));		/* first run: the idle CPU 0 */
-	CHECK_EQ_U64(fl_cpu_put_thread(&c, 3, 3, &w), FL_TID_NONE);
-	CHECK(fl_cpu_get(&c, 4, 3));		/* CPU 0 too */
+	hand_over(&c, 2, 5, 1);			/* first run: the idle CPU 1 */
+	hand_over(&c, 1, 3, 2);			/* first run: the idle CPU 0 */
+	hand_over(&c, 3, 4, 3);			/* CPU 0 too */
 	CHECK_EQ_U64(fl_cpu_put_thread(&c, 4, 4, &w), FL_TID_NONE);
 	CHECK(fl_cpu_get(&c, 1, 5));		/* home CPU 0, idle: runs */
 	/* homes 3 (CPU 0) against 2 (CPU 1): no rebalancing, 3 and 4 wait on CPU 0 */
@@ -254,10 +260,8 @@ FL_TEST(engine_cpu_affine_rehomes_by_load)
 	uint64_t w = 0;
 
 	affine_two(&c);				/* 1 on CPU 0, 2 on CPU 1 */
-	CHECK_EQ_U64(fl_cpu_put_thread(&c, 1, 10, &w), FL_TID_NONE);
-	CHECK(fl_cpu_get(&c, 3, 10));		/* first run: idle CPU 0 */
-	CHECK_EQ_U64(fl_cpu_put_thread(&c, 3, 11, &w), FL_TID_NONE);
-	CHECK(fl_cpu_get(&c, 4, 11));		/* CPU 0 */
+	hand_over(&c, 1, 3, 10);		/* first run: idle CPU 0 */
+	hand_over(&c, 3, 4, 11);		/* CPU 0 */
 	/* 1 wakes: home CPU 0 busy; active homes are CPU 0: 1, 3, 4 and CPU 1: 2 -> 3 >= 1 + 2:
 	 * the balancer's move, to CPU 1 (busy with 2: it waits there) */
 	CHECK(!fl_cpu_get(&c, 1, 12));
