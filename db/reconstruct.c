@@ -1623,6 +1623,19 @@ int fl_recon_feed(struct fl_recon *r, const struct fl_event *ev, int inst, struc
 	if (ev->tid <= 0)
 		goto out;
 	t = thr_get(r, ev->tid);
+	/*
+	 * An event of the thread's own shows it running: if the switch that
+	 * brought it back is not in the trace, its sleep ends here, at its
+	 * wake-up when that was seen. The kernel of the reference machine emits
+	 * no sched_switch when a CPU other than CPU 0 leaves its idle task (6.18,
+	 * with or without a pid filter: on anonmix CPU 1 records 1,149 switches
+	 * to idle and none from it), so a thread woken onto an idle CPU 1 comes
+	 * back with no switch-in, and its I/O sleep used to be lost with it.
+	 */
+	if (t->off) {
+		sleep_end(r, t, t->wake_ts ? t->wake_ts : ev->ts);
+		t->off = false;
+	}
 	switch (ev->type) {
 	case FL_EV_PF_USER:
 	case FL_EV_PF_KERNEL:

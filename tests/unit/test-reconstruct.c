@@ -456,6 +456,35 @@ FL_TEST(recon_golden_retry_mmap)
 	recon_input_release(&in);
 }
 
+/*
+ * The kernel here emits no sched_switch when CPU 1 leaves its idle task: a
+ * fault's I/O sleep there ends at its wake-up all the same (the thread's next
+ * own event shows it ran), with the io_wait, waiter and path the recorded
+ * switch-in gives on CPU 0.
+ */
+FL_TEST(recon_golden_missed_switch_in)
+{
+	struct recon_input in;
+	struct recon_out o;
+
+	if (run_case("missed-switch-in", &in, &o) == 0) {
+		const struct fl_fault *f1 = fault_by_id(&o, 1), *f2 = fault_by_id(&o, 2);
+		const struct fl_fault *f3 = fault_by_id(&o, 3);
+
+		CHECK(f1 && f1->tid == 1001 && f1->path == FL_PATH_VMA_RETRY_MMAP);
+		CHECK(f1 && f1->retry_drop == 1 && f1->major);
+		CHECK(f1 && f1->io_wait_ns == 900200 - 502000 && f1->io_wait_locked_ns == 0);
+		CHECK(f2 && f2->tid == 1002 && f2->path == FL_PATH_VMA_RETRY_MMAP);
+		CHECK(f2 && f2->io_wait_ns == 1300200 - 1002000);
+		CHECK(o.nios == 2 && o.ios[0].waiters == 1 && o.ios[0].first_waiter == 1);
+		CHECK(o.nios == 2 && o.ios[1].waiters == 1 && o.ios[1].first_waiter == 2);
+		/* the later S sleep, outside any fault, is nobody's I/O wait */
+		CHECK(f3 && f3->tid == 1001 && f3->io_wait_ns == 0 && !f3->major);
+	}
+	recon_out_release(&o);
+	recon_input_release(&in);
+}
+
 FL_TEST(recon_golden_io_miss)
 {
 	struct recon_input in;
