@@ -27,7 +27,9 @@
  * more wait (the imbalance the periodic balancer would fix). The periodic
  * balancer itself is approximated at wake-ups: a thread whose busy home CPU
  * is home to at least two more recently active threads (ran within 10 ms)
- * than another CPU moves its home there (stats.rehomed).
+ * than another CPU moves its home there (stats.rehomed). And at a busy CPU's
+ * tick an idle CPU pulls a waiting thread that is not cache hot (the nohz
+ * idle balance, fl_cpu_idle_pull; the caller keeps the ticks).
  * Invariant: a thread is queued only on a busy CPU; rq_n counts all queued.
  *
  * I/O device: depth requests in service at once, the rest FIFO; each
@@ -267,6 +269,59 @@ static uint32_t affine_put(struct fl_cpu *cpu, uint32_t tid, uint64_t now, uint6
 	rq_unlink(cpu, cpu->thr[next].home, next);
 	w = now - cpu->thr[next].q_t;
 	run_on(cpu, c, next);
+	cpu->stats.wait_total_ns += w;
+	if (w > cpu->stats.wait_max_ns)
+		cpu->stats.wait_max_ns = w;
+	if (waited)
+		*waited = w;
+	return next;
+}
+
+bool fl_cpu_idle_and_queued(const struct fl_cpu *cpu)
+{
+	bool idle = false;
+
+	if (!cpu->affine || !cpu->rq_n)
+		return false;
+	for (uint32_t k = 0; k < cpu->ncpus; k++)
+		idle |= cpu->cur[k] == FL_TID_NONE;
+	return idle;
+}
+
+/*
+ * The nohz idle balance: a busy CPU's scheduler tick with two or more runnable
+ * threads kicks an idle CPU (sched_tick -> sched_balance_trigger ->
+ * nohz_balancer_kick -> kick_ilb), which runs the balancer for itself
+ * (_nohz_idle_balance -> sched_balance_rq) and pulls a waiting thread that is
+ * not cache hot (can_migrate_task -> task_hot). Without it a thread woken onto
+ * its busy previous CPU waits for the thread running there however long that
+ * runs, while the other CPU idles; with it, until the next tick at most.
+ */
+uint32_t fl_cpu_idle_pull(struct fl_cpu *cpu, uint64_t now, uint64_t *waited)
+{
+	uint64_t oldest = UINT64_MAX, w;
+	uint32_t idle = UINT32_MAX, next = FL_TID_NONE;
+
+	if (!cpu->affine)
+		return FL_TID_NONE;
+	account(cpu, now);
+	for (uint32_t k = 0; k < cpu->ncpus && idle == UINT32_MAX; k++)
+		if (cpu->cur[k] == FL_TID_NONE)
+			idle = k;
+	if (idle == UINT32_MAX)
+		return FL_TID_NONE;
+	for (uint32_t k = 0; k < cpu->ncpus; k++)
+		for (uint32_t x = cpu->qhead[k]; x != FL_TID_NONE; x = cpu->thr[x].qnext)
+			if ((!cpu->thr[x].off_t || now - cpu->thr[x].off_t >= cpu->migrate_ns) &&
+			    cpu->thr[x].q_t < oldest) {
+				oldest = cpu->thr[x].q_t;
+				next = x;
+			}
+	if (next == FL_TID_NONE)
+		return FL_TID_NONE;
+	rq_unlink(cpu, cpu->thr[next].home, next);
+	w = now - cpu->thr[next].q_t;
+	run_on(cpu, idle, next);
 	cpu->stats.wait_total_ns += w;
 	if (w > cpu->stats.wait_max_ns)
 		cpu->stats.wait_max_ns = w;

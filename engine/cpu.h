@@ -90,6 +90,11 @@ void fl_cpu_set_affine(struct fl_cpu *cpu, uint64_t migrate_ns, uint32_t idle_pe
 		       uint64_t seed);
 /* fl_cpu_put of thread tid (the CPU it runs on, in affine mode). */
 uint32_t fl_cpu_put_thread(struct fl_cpu *cpu, uint32_t tid, uint64_t now, uint64_t *waited);
+/* Affine mode: a CPU is idle while a thread waits on another's queue. */
+bool fl_cpu_idle_and_queued(const struct fl_cpu *cpu);
+/* Affine mode, the nohz idle balance at a busy CPU's tick: an idle CPU takes the longest waiting
+ * thread that is not cache hot; its tid (running there now), else FL_TID_NONE. */
+uint32_t fl_cpu_idle_pull(struct fl_cpu *cpu, uint64_t now, uint64_t *waited);
 /* Others wait for the CPU thread tid runs on (a time slice should end). */
 bool fl_cpu_contended(const struct fl_cpu *cpu, uint32_t tid);
 

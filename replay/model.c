@@ -14,10 +14,11 @@
  * waiting for a CPU, as on the captured machine (§6.1 "Eviction window").
  * Where the capture shows the kernel putting woken threads back on their
  * busy previous CPU (opstream "Wake-up placement"), each CPU has its own run
- * queue and a woken thread waits for the thread running there to stop
- * (fl_cpu_set_affine): on anonmix's short loops that serialises the threads'
- * loops as in the capture, and a fresh region's first write fault rarely
- * meets another thread's mmap_lock write hold.
+ * queue and a woken thread waits for the thread running there to stop, or for
+ * that CPU's next tick, when an idle CPU pulls it (fl_cpu_set_affine,
+ * EV_TICK): on anonmix's short loops that serialises the threads' loops as in
+ * the capture, and a fresh region's first write fault rarely meets another
+ * thread's mmap_lock write hold.
  *
  * The fault handler follows §5.2 with the version rules of arch/ and the
  * policy bits of §8:
@@ -80,7 +81,7 @@ _Static_assert(FL_MVMA_READ == FL_VMA_READ && FL_MVMA_WRITE == FL_VMA_WRITE &&
 /* sysctl_sched_migration_cost (kernel/sched/fair.c): a thread that ran within it is cache hot */
 #define MIGRATION_COST_NS 500000ULL
 
-enum ev_kind { EV_START, EV_RUN, EV_BURST, EV_SLEEP, EV_SPIN, EV_VMA_SPIN, EV_IO_DONE };
+enum ev_kind { EV_START, EV_RUN, EV_BURST, EV_SLEEP, EV_SPIN, EV_VMA_SPIN, EV_IO_DONE, EV_TICK };
 
 enum phase {
 	PH_IDLE,
@@ -242,6 +243,7 @@ struct sim {
 	struct ptemap pte;
 	uint32_t *memwait;		/* threads waiting for the memory cgroup to have room */
 	uint64_t min_vrt;		/* ns: the run queue's min_vruntime (only grows) */
+	uint64_t tick_at;		/* ns: the pending EV_TICK, 0 none */
 	/* the threads running or waiting for a CPU, for V (avg_vrt): the sum of
 	 * their vrt (a running one's as of its cpu_since), how many, and of the
 	 * running ones how many and the sum of their cpu_since */
@@ -379,6 +381,21 @@ static int64_t lag_clamp(const struct sim *s, int64_t lag)
  * six reclaiming threads). Picking the least virtual runtime first is
  * EEVDF's earliest eligible deadline when every slice is the same.
  */
+#define TICK_NS 4000000ULL	/* a jiffy at HZ=250, this machine's */
+
+/*
+ * A thread waits on a busy CPU while another CPU is idle (affine mode): at the
+ * busy CPU's next tick the idle CPU is kicked to balance and pulls it
+ * (fl_cpu_idle_pull; EV_TICK). Ticks fall on jiffy boundaries of the run.
+ */
+static void tick_arm(struct sim *s)
+{
+	if (s->tick_at || !fl_cpu_idle_and_queued(&s->cpu))
+		return;
+	s->tick_at = (s->now / TICK_NS + 1) * TICK_NS;
+	fl_evq_push(&s->q, s->tick_at, EV_TICK, FL_TID_NONE, 0);
+}
+
 static void make_runnable(struct sim *s, struct thr *t, bool woke)
 {
 	t->t_wake = s->now;
@@ -399,6 +416,8 @@ static void make_runnable(struct sim *s, struct thr *t, bool woke)
 	v_enter(s, t);
 	if (fl_cpu_get_key(&s->cpu, t->idx, s->now, t->vrt))
 		push_self(s, t, s->now + wake_latency(s), EV_RUN);
+	else
+		tick_arm(s);
 }
 
 static void wake(struct sim *s, struct thr *t)
@@ -2156,6 +2175,16 @@ int fl_model_run(const struct fl_model_input *in, uint32_t policy, uint64_t seed
 		case EV_IO_DONE:
 			io_done(&s, (uint32_t)ev.arg);
 			break;
+		case EV_TICK: {
+			uint32_t tid;
+
+			/* the kicked CPU leaves idle to balance, then runs what it pulled */
+			s.tick_at = 0;
+			while ((tid = fl_cpu_idle_pull(&s.cpu, s.now, NULL)) != FL_TID_NONE)
+				push_self(&s, &s.t[tid], s.now + wake_latency(&s), EV_RUN);
+			tick_arm(&s);
+			break;
+		}
 		}
 	}
 	for (size_t i = 0; i < s.nt; i++)

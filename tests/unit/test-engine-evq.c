@@ -277,6 +277,42 @@ FL_TEST(engine_cpu_affine_rehomes_by_load)
 	fl_cpu_release(&c);
 }
 
+/*
+ * The nohz idle balance: 3 wakes onto its busy previous CPU 0 while CPU 1 is
+ * idle. A tick while 3 is cache hot leaves it there; one after it is not
+ * pulls it onto CPU 1 with its wait; with nothing waiting, or no CPU idle,
+ * nothing happens.
+ */
+FL_TEST(engine_cpu_affine_tick_pulls_to_an_idle_cpu)
+{
+	struct fl_cpu c;
+	uint64_t w = 0;
+
+	affine_two(&c);				/* 1 on CPU 0, 2 on CPU 1 */
+	CHECK(!fl_cpu_idle_and_queued(&c));
+	CHECK_EQ_U64(fl_cpu_idle_pull(&c, 5, &w), FL_TID_NONE);	/* no CPU idle */
+	hand_over(&c, 1, 3, 10);		/* 3's first run: CPU 0 */
+	CHECK_EQ_U64(fl_cpu_put_thread(&c, 3, 100, &w), FL_TID_NONE);	/* 3 sleeps */
+	CHECK(fl_cpu_get(&c, 1, 100));		/* 1 runs on CPU 0 again */
+	CHECK_EQ_U64(fl_cpu_put_thread(&c, 2, 150, &w), FL_TID_NONE);	/* CPU 1 idle */
+	CHECK(!fl_cpu_idle_and_queued(&c));	/* nothing waits */
+	CHECK(!fl_cpu_get(&c, 3, 300));		/* 3 wakes: previous CPU 0 busy, it waits */
+	CHECK(fl_cpu_idle_and_queued(&c));
+	/* a tick at 400: 3 stopped 300 ns ago, < 500: cache hot, stays */
+	CHECK_EQ_U64(fl_cpu_idle_pull(&c, 400, &w), FL_TID_NONE);
+	CHECK_EQ_U64(c.thr[3].home, 0);
+	/* a tick at 700: no longer hot, pulled onto the idle CPU 1 after 400 ns of waiting */
+	CHECK_EQ_U64(fl_cpu_idle_pull(&c, 700, &w), 3);
+	CHECK_EQ_U64(w, 400);
+	CHECK_EQ_U64(c.thr[3].on, 1);
+	CHECK_EQ_U64(c.thr[3].home, 1);
+	CHECK_EQ_U64(c.rq_n, 0);
+	CHECK_EQ_U64(c.busy, 2);
+	CHECK(!fl_cpu_idle_and_queued(&c));
+	CHECK_EQ_U64(fl_cpu_idle_pull(&c, 800, &w), FL_TID_NONE);
+	fl_cpu_release(&c);
+}
+
 FL_TEST(engine_io_depth_and_latencies)
 {
 	struct fl_io io;

@@ -413,6 +413,67 @@ FL_TEST(replay_tiny_memcg_charges_fail_and_wait)
  * CFS's rule (no earlier than min_vruntime - slice, 6 - 3, else its own 2.9)
  * would have put S first at 23.9 ms.
  */
+/*
+ * Affine wake-ups on 2 CPUs with 20 ms slices. W runs 0.05 ms on CPU 0 and
+ * sleeps 1 ms; L then takes CPU 0 for 10 ms; X ran briefly on CPU 1, which is
+ * idle from 0.03 ms. W wakes at ~1.05 ms onto its busy previous CPU 0 (homes:
+ * CPU 0 two active threads, CPU 1 one, so no rehoming) and waits. At the tick
+ * at 4 ms the idle CPU 1 pulls it (the nohz idle balance), so its fault
+ * starts then, not when L stops at ~10 ms.
+ */
+FL_TEST(replay_affine_tick_pulls_a_waiting_thread)
+{
+	struct fl_model_input in;
+	struct fl_model_thread *t;
+	struct fl_model_run r;
+	struct fl_metrics m;
+	struct fl_op *o;
+
+	fl_model_input_init(&in);
+	in.ncpus = 2;
+	in.kver = FL_KVER(6, 18);
+	in.wake_affine = true;
+	in.costs.wake_ns = 1;
+	in.costs.slice_ns = 20000000;
+	fl_model_add_vma(&in, 0, 0x10000, 0x10000 + 64 * 4096,
+			 FL_MVMA_READ | FL_MVMA_WRITE | FL_MVMA_ANON, 0, 0);
+	t = fl_model_add_thread(&in, 1, 0);	/* W */
+	o = fl_model_add_op(t);
+	o->kind = FL_OP_TOUCH;
+	o->addr = 0x10000;
+	o->cpu_ns = 50000;
+	o = fl_model_add_op(t);
+	o->kind = FL_OP_TOUCH;
+	o->addr = 0x11000;
+	o->sleep_ns = 1000000;
+	t = fl_model_add_thread(&in, 2, 0);	/* X */
+	o = fl_model_add_op(t);
+	o->kind = FL_OP_TOUCH;
+	o->addr = 0x12000;
+	o->cpu_ns = 20000;
+	t = fl_model_add_thread(&in, 3, 0);	/* L, from 0.06 ms */
+	t->start_ns = 60000;
+	o = fl_model_add_op(t);
+	o->kind = FL_OP_TOUCH;
+	o->addr = 0x13000;
+	o->cpu_ns = 10000000;
+	if (!run(&in, "mainline", &r, &m)) {
+		uint64_t second = 0, l = 0;
+
+		for (size_t i = 0; i < r.nfaults; i++) {
+			if (r.faults[i].addr == 0x11000)
+				second = r.faults[i].start_ns;
+			if (r.faults[i].addr == 0x13000)
+				l = r.faults[i].start_ns;
+		}
+		CHECKF(l > 10000000 && l < 10100000, "L's fault at %llu ns", (unsigned long long)l);
+		CHECKF(second >= 4000000 && second < 4010000, "W's second fault at %llu ns",
+		       (unsigned long long)second);
+		fl_model_run_release(&r);
+	}
+	fl_model_input_release(&in);
+}
+
 FL_TEST(replay_wakeup_placed_by_lag)
 {
 	struct fl_model_input in;
