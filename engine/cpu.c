@@ -227,45 +227,36 @@ static void rq_unlink(struct fl_cpu *cpu, uint32_t c, uint32_t tid)
 	}
 }
 
-static uint32_t affine_put(struct fl_cpu *cpu, uint32_t tid, uint64_t now, uint64_t *waited)
+/*
+ * The longest waiting thread of any queue that is not cache hot
+ * (can_migrate_task -> task_hot: it ran within sysctl_sched_migration_cost),
+ * or, with pile, hot too from a queue where two or more wait.
+ */
+static uint32_t oldest_movable(const struct fl_cpu *cpu, uint64_t now, bool pile)
 {
-	struct fl_cpu_thr *t = thr_of(cpu, tid);
-	uint32_t c = t->on, next = FL_TID_NONE;
+	uint64_t oldest = UINT64_MAX;
+	uint32_t next = FL_TID_NONE;
+
+	for (uint32_t k = 0; k < cpu->ncpus; k++) {
+		bool two = pile && queue_len(cpu, k) >= 2;
+
+		for (uint32_t x = cpu->qhead[k]; x != FL_TID_NONE; x = cpu->thr[x].qnext)
+			if ((two || !cpu->thr[x].off_t ||
+			     now - cpu->thr[x].off_t >= cpu->migrate_ns) &&
+			    cpu->thr[x].q_t < oldest) {
+				oldest = cpu->thr[x].q_t;
+				next = x;
+			}
+	}
+	return next;
+}
+
+/* Queued thread next leaves its queue and runs on the free CPU c; its wait in *waited. */
+static uint32_t take(struct fl_cpu *cpu, uint32_t c, uint32_t next, uint64_t now,
+		     uint64_t *waited)
+{
 	uint64_t w;
 
-	if (c == UINT32_MAX || cpu->cur[c] != tid) {
-		cpu->stats.anomalies++;
-		return FL_TID_NONE;
-	}
-	t->on = UINT32_MAX;
-	t->off_t = now;
-	cpu->cur[c] = FL_TID_NONE;
-	cpu->busy--;
-	if (cpu->qhead[c] != FL_TID_NONE) {
-		next = cpu->qhead[c];
-	} else {
-		/* newidle balance: the longest waiting thread of another CPU that is not cache
-		 * hot (can_migrate_task -> task_hot: ran within sysctl_sched_migration_cost),
-		 * or hot from a CPU with two or more waiting: an imbalance the periodic
-		 * balancer would fix (sched_balance_rq migrates hot tasks once balancing
-		 * has failed cache_nice_tries times), and without which threads that
-		 * started on one CPU would stay piled there for the whole run */
-		uint64_t oldest = UINT64_MAX;
-
-		for (uint32_t k = 0; k < cpu->ncpus; k++) {
-			uint32_t waiting = queue_len(cpu, k);
-
-			for (uint32_t x = cpu->qhead[k]; x != FL_TID_NONE; x = cpu->thr[x].qnext)
-				if ((waiting >= 2 || !cpu->thr[x].off_t ||
-				     now - cpu->thr[x].off_t >= cpu->migrate_ns) &&
-				    cpu->thr[x].q_t < oldest) {
-					oldest = cpu->thr[x].q_t;
-					next = x;
-				}
-		}
-	}
-	if (next == FL_TID_NONE)
-		return FL_TID_NONE;
 	rq_unlink(cpu, cpu->thr[next].home, next);
 	w = now - cpu->thr[next].q_t;
 	run_on(cpu, c, next);
@@ -275,6 +266,31 @@ static uint32_t affine_put(struct fl_cpu *cpu, uint32_t tid, uint64_t now, uint6
 	if (waited)
 		*waited = w;
 	return next;
+}
+
+static uint32_t affine_put(struct fl_cpu *cpu, uint32_t tid, uint64_t now, uint64_t *waited)
+{
+	struct fl_cpu_thr *t = thr_of(cpu, tid);
+	uint32_t c = t->on, next;
+
+	if (c == UINT32_MAX || cpu->cur[c] != tid) {
+		cpu->stats.anomalies++;
+		return FL_TID_NONE;
+	}
+	t->on = UINT32_MAX;
+	t->off_t = now;
+	cpu->cur[c] = FL_TID_NONE;
+	cpu->busy--;
+	/*
+	 * Its own queue first; else the newidle balance: a thread of another CPU
+	 * that is not cache hot, or hot from a CPU with two or more waiting: an
+	 * imbalance the periodic balancer would fix (sched_balance_rq migrates hot
+	 * tasks once balancing has failed cache_nice_tries times), and without
+	 * which threads that started on one CPU would stay piled there for the
+	 * whole run.
+	 */
+	next = cpu->qhead[c] != FL_TID_NONE ? cpu->qhead[c] : oldest_movable(cpu, now, true);
+	return next == FL_TID_NONE ? FL_TID_NONE : take(cpu, c, next, now, waited);
 }
 
 bool fl_cpu_idle_and_queued(const struct fl_cpu *cpu)
@@ -299,8 +315,7 @@ bool fl_cpu_idle_and_queued(const struct fl_cpu *cpu)
  */
 uint32_t fl_cpu_idle_pull(struct fl_cpu *cpu, uint64_t now, uint64_t *waited)
 {
-	uint64_t oldest = UINT64_MAX, w;
-	uint32_t idle = UINT32_MAX, next = FL_TID_NONE;
+	uint32_t idle = UINT32_MAX, next;
 
 	if (!cpu->affine)
 		return FL_TID_NONE;
@@ -310,24 +325,8 @@ uint32_t fl_cpu_idle_pull(struct fl_cpu *cpu, uint64_t now, uint64_t *waited)
 			idle = k;
 	if (idle == UINT32_MAX)
 		return FL_TID_NONE;
-	for (uint32_t k = 0; k < cpu->ncpus; k++)
-		for (uint32_t x = cpu->qhead[k]; x != FL_TID_NONE; x = cpu->thr[x].qnext)
-			if ((!cpu->thr[x].off_t || now - cpu->thr[x].off_t >= cpu->migrate_ns) &&
-			    cpu->thr[x].q_t < oldest) {
-				oldest = cpu->thr[x].q_t;
-				next = x;
-			}
-	if (next == FL_TID_NONE)
-		return FL_TID_NONE;
-	rq_unlink(cpu, cpu->thr[next].home, next);
-	w = now - cpu->thr[next].q_t;
-	run_on(cpu, idle, next);
-	cpu->stats.wait_total_ns += w;
-	if (w > cpu->stats.wait_max_ns)
-		cpu->stats.wait_max_ns = w;
-	if (waited)
-		*waited = w;
-	return next;
+	next = oldest_movable(cpu, now, false);
+	return next == FL_TID_NONE ? FL_TID_NONE : take(cpu, idle, next, now, waited);
 }
 
 uint32_t fl_cpu_put_thread(struct fl_cpu *cpu, uint32_t tid, uint64_t now, uint64_t *waited)
