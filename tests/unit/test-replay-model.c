@@ -413,6 +413,26 @@ FL_TEST(replay_tiny_memcg_charges_fail_and_wait)
  * CFS's rule (no earlier than min_vruntime - slice, 6 - 3, else its own 2.9)
  * would have put S first at 23.9 ms.
  */
+/* A TOUCH of addr after cpu_ns on a CPU and sleep_ns asleep. */
+static void add_touch(struct fl_model_thread *t, uint64_t addr, uint64_t cpu_ns, uint64_t sleep_ns)
+{
+	struct fl_op *o = fl_model_add_op(t);
+
+	o->kind = FL_OP_TOUCH;
+	o->addr = addr;
+	o->cpu_ns = cpu_ns;
+	o->sleep_ns = sleep_ns;
+}
+
+/* When the first fault at addr started, 0 if none did. */
+static uint64_t fault_start(const struct fl_model_run *r, uint64_t addr)
+{
+	for (size_t i = 0; i < r->nfaults; i++)
+		if (r->faults[i].addr == addr)
+			return r->faults[i].start_ns;
+	return 0;
+}
+
 /*
  * Affine wake-ups on 2 CPUs with 20 ms slices. W runs 0.05 ms on CPU 0 and
  * sleeps 1 ms; L then takes CPU 0 for 10 ms; X ran briefly on CPU 1, which is
@@ -427,7 +447,6 @@ FL_TEST(replay_affine_tick_pulls_a_waiting_thread)
 	struct fl_model_thread *t;
 	struct fl_model_run r;
 	struct fl_metrics m;
-	struct fl_op *o;
 
 	fl_model_input_init(&in);
 	in.ncpus = 2;
@@ -438,34 +457,15 @@ FL_TEST(replay_affine_tick_pulls_a_waiting_thread)
 	fl_model_add_vma(&in, 0, 0x10000, 0x10000 + 64 * 4096,
 			 FL_MVMA_READ | FL_MVMA_WRITE | FL_MVMA_ANON, 0, 0);
 	t = fl_model_add_thread(&in, 1, 0);	/* W */
-	o = fl_model_add_op(t);
-	o->kind = FL_OP_TOUCH;
-	o->addr = 0x10000;
-	o->cpu_ns = 50000;
-	o = fl_model_add_op(t);
-	o->kind = FL_OP_TOUCH;
-	o->addr = 0x11000;
-	o->sleep_ns = 1000000;
-	t = fl_model_add_thread(&in, 2, 0);	/* X */
-	o = fl_model_add_op(t);
-	o->kind = FL_OP_TOUCH;
-	o->addr = 0x12000;
-	o->cpu_ns = 20000;
+	add_touch(t, 0x10000, 50000, 0);
+	add_touch(t, 0x11000, 0, 1000000);
+	add_touch(fl_model_add_thread(&in, 2, 0), 0x12000, 20000, 0);	/* X */
 	t = fl_model_add_thread(&in, 3, 0);	/* L, from 0.06 ms */
 	t->start_ns = 60000;
-	o = fl_model_add_op(t);
-	o->kind = FL_OP_TOUCH;
-	o->addr = 0x13000;
-	o->cpu_ns = 10000000;
+	add_touch(t, 0x13000, 10000000, 0);
 	if (!run(&in, "mainline", &r, &m)) {
-		uint64_t second = 0, l = 0;
+		uint64_t second = fault_start(&r, 0x11000), l = fault_start(&r, 0x13000);
 
-		for (size_t i = 0; i < r.nfaults; i++) {
-			if (r.faults[i].addr == 0x11000)
-				second = r.faults[i].start_ns;
-			if (r.faults[i].addr == 0x13000)
-				l = r.faults[i].start_ns;
-		}
 		CHECKF(l > 10000000 && l < 10100000, "L's fault at %llu ns", (unsigned long long)l);
 		CHECKF(second >= 4000000 && second < 4010000, "W's second fault at %llu ns",
 		       (unsigned long long)second);
@@ -480,7 +480,6 @@ FL_TEST(replay_wakeup_placed_by_lag)
 	struct fl_model_thread *t;
 	struct fl_model_run r;
 	struct fl_metrics m;
-	struct fl_op *o;
 
 	fl_model_input_init(&in);
 	in.ncpus = 1;
@@ -488,31 +487,15 @@ FL_TEST(replay_wakeup_placed_by_lag)
 	in.costs.wake_ns = 1;		/* latency draw 0 or 1 ns */
 	fl_model_add_vma(&in, 0, 0x10000, 0x10000 + 64 * 4096,
 			 FL_MVMA_READ | FL_MVMA_WRITE | FL_MVMA_ANON, 0, 0);
-	for (int i = 0; i < 3; i++) {
-		t = fl_model_add_thread(&in, 1 + i, 0);
-		o = fl_model_add_op(t);
-		o->kind = FL_OP_TOUCH;
-		o->addr = 0x10000 + (uint64_t)i * 4096;
-		o->cpu_ns = 30000000;
-	}
+	for (int i = 0; i < 3; i++)
+		add_touch(fl_model_add_thread(&in, 1 + i, 0), 0x10000 + (uint64_t)i * 4096,
+			  30000000, 0);
 	t = fl_model_add_thread(&in, 9, 0);
-	o = fl_model_add_op(t);
-	o->kind = FL_OP_TOUCH;
-	o->addr = 0x20000;
-	o->cpu_ns = 2900000;
-	o = fl_model_add_op(t);
-	o->kind = FL_OP_TOUCH;
-	o->addr = 0x21000;
-	o->sleep_ns = 10000000;
+	add_touch(t, 0x20000, 2900000, 0);
+	add_touch(t, 0x21000, 0, 10000000);
 	if (!run(&in, "mainline", &r, &m)) {
-		uint64_t first = 0, second = 0;
+		uint64_t first = fault_start(&r, 0x20000), second = fault_start(&r, 0x21000);
 
-		for (size_t i = 0; i < r.nfaults; i++) {
-			if (r.faults[i].addr == 0x20000)
-				first = r.faults[i].start_ns;
-			if (r.faults[i].addr == 0x21000)
-				second = r.faults[i].start_ns;
-		}
 		CHECKF(first > 11800000 && first < 12000000, "S's first fault at %llu ns",
 		       (unsigned long long)first);
 		CHECKF(second > 29800000 && second < 30100000, "S's second fault at %llu ns",
