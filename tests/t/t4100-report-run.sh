@@ -142,8 +142,14 @@ ok "anonmix: captured ($(cat "$TMP/am.out")) and replayed"
 # slightly more or less than 1% slept. Its floor is 25 µs: a sleeping writer of either waits
 # less than that, and a model whose sleepers wait longer still fails. The model's percentiles
 # are the median of seeds 1-3: its write p99 moves between seeds as the capture's does between
-# runs (four captures here, seeds 1-3 each: 1.6-36.4 µs against 15.9-19.5 µs; one seed-1
-# run gave 42.1 µs against a capture in its fast mode, 4.1 µs, and failed the floor).
+# runs (four captures here, seeds 1-3 each: 3.9-46 µs against 15.9-19.5 µs). A p99 at that
+# edge is ill-conditioned: a tenth of a point in the share of sleeping writers moves it tenfold
+# (a capture in its fast mode, 2.6 µs, met model seeds of 13-43 µs and failed the floor). So
+# the write p99 is compared only when the capture is in its slow mode (10 µs or more), and what
+# is asserted every time is the share itself, the write waits of 10 µs or more: on those four
+# captures 1.18-1.53 % captured, 0.87-1.62 % in the model's single seeds; but the capture's own
+# share varies 0.55-1.53 % between identical runs, so the bound is a factor of three (plus 20
+# waits' slack): a model with four times the capture's share of sleeping writers fails.
 for sd in 2 3; do
 	"$FAULTLAB" replay --model --policy mainline --validate --seed $sd --db "$TMP/am$sd.db" \
 		--format json "$TMP/am.flc" >"$TMP/val$sd.json" 2>"$TMP/err" ||
@@ -173,9 +179,21 @@ for k, floor in (('mmap_read_wait_us.p50', 1), ('mmap_read_wait_us.p99', 1),
                  ('mmap_write_wait_us.p50', 1), ('mmap_write_wait_us.p99', 25)):
     ms = sorted(x[k]['model'] for x in seeds)
     c, m = v[k]['capture'], ms[1]
-    print('    %-24s capture %10.2f model %10.2f µs (seeds %s)' % (k, c, m, ms))
-    if max(c, m) > 2 * min(c, m) + floor:
+    fast = k == 'mmap_write_wait_us.p99' and c < 10
+    print('    %-24s capture %10.2f model %10.2f µs (seeds %s)%s' % (k, c, m, ms,
+          ' not compared: the capture is in its fast mode' if fast else ''))
+    if not fast and max(c, m) > 2 * min(c, m) + floor:
         bad.append(k)
+def slow_share(x, side):
+    bins = [x['mmap_write_wait_hist.%d' % i][side] for i in range(7)]
+    return sum(bins[2:]) / max(sum(bins), 1), sum(bins)
+c, n = slow_share(v, 'capture')
+ms = sorted(slow_share(x, 'model')[0] for x in seeds)
+m = ms[1]
+print('    %-24s capture %9.2f %% model %9.2f %% (seeds %s)' % ('write waits >= 10 us', 100 * c,
+      100 * m, ['%.2f' % (100 * x) for x in ms]))
+if max(c, m) > 3 * min(c, m) + 20.0 / n:
+    bad.append('write waits >= 10 us')
 assert not bad, bad
 "
 id=$(py "import json; print(json.load(open('$TMP/val.json'))['runs'][0]['id'])")
