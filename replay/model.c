@@ -369,18 +369,6 @@ static int64_t lag_clamp(const struct sim *s, int64_t lag)
 	return lag > lim ? lim : lag < -lim ? -lim : lag;
 }
 
-/*
- * The thread becomes runnable: it runs when it has a CPU. The run queue is
- * ordered by virtual runtime (CPU time used), as the fair scheduler's is
- * (kernel/sched/fair.c): a thread put back by its slice queues by what it has
- * used. A thread woken from a sleep is placed as EEVDF places it (6.6+,
- * place_entity with PLACE_LAG): at the queue's average V minus the lag it had
- * when it stopped, clamped to two slices; so a thread that used less than its
- * share before sleeping runs soon, and one that just ran its share waits for
- * the others below V (on the 8 MiB thrash a woken reader waited ~20 ms behind
- * six reclaiming threads). Picking the least virtual runtime first is
- * EEVDF's earliest eligible deadline when every slice is the same.
- */
 #define TICK_NS 4000000ULL	/* a jiffy at HZ=250, this machine's */
 
 /*
@@ -396,6 +384,18 @@ static void tick_arm(struct sim *s)
 	fl_evq_push(&s->q, s->tick_at, EV_TICK, FL_TID_NONE, 0);
 }
 
+/*
+ * The thread becomes runnable: it runs when it has a CPU. The run queue is
+ * ordered by virtual runtime (CPU time used), as the fair scheduler's is
+ * (kernel/sched/fair.c): a thread put back by its slice queues by what it has
+ * used. A thread woken from a sleep is placed as EEVDF places it (6.6+,
+ * place_entity with PLACE_LAG): at the queue's average V minus the lag it had
+ * when it stopped, clamped to two slices; so a thread that used less than its
+ * share before sleeping runs soon, and one that just ran its share waits for
+ * the others below V (on the 8 MiB thrash a woken reader waited ~20 ms behind
+ * six reclaiming threads). Picking the least virtual runtime first is
+ * EEVDF's earliest eligible deadline when every slice is the same.
+ */
 static void make_runnable(struct sim *s, struct thr *t, bool woke)
 {
 	t->t_wake = s->now;
@@ -440,6 +440,8 @@ static void block(struct sim *s, struct thr *t)
 	next = fl_cpu_put_thread(&s->cpu, t->idx, s->now, &waited);
 	if (next != FL_TID_NONE)
 		push_self(s, &s->t[next], s->now, EV_RUN);
+	else
+		tick_arm(s);	/* idle now, with a cache-hot thread waiting elsewhere */
 }
 
 /*
