@@ -1366,6 +1366,15 @@ static void sleep_end(struct fl_recon *r, struct thr *t, uint64_t end)
 	}
 }
 
+/* t is seen running at ts: a sleep it was in ends at its wake-up if seen, else at ts. */
+static void running_again(struct fl_recon *r, struct thr *t, uint64_t ts)
+{
+	if (!t->off)
+		return;
+	sleep_end(r, t, t->wake_ts ? t->wake_ts : ts);
+	t->off = false;
+}
+
 static void sched_switch(struct fl_recon *r, const struct fl_event *ev)
 {
 	int32_t prev = (int32_t)ev->a[0], next = (int32_t)ev->a[3];
@@ -1384,10 +1393,7 @@ static void sched_switch(struct fl_recon *r, const struct fl_event *ev)
 	if (next > 0) {
 		t = thr_get(r, next);
 		t->prio = (int16_t)ev->a[4];
-		if (t->off) {
-			sleep_end(r, t, t->wake_ts ? t->wake_ts : ev->ts);
-			t->off = false;
-		}
+		running_again(r, t, ev->ts);
 	}
 }
 
@@ -1632,10 +1638,7 @@ int fl_recon_feed(struct fl_recon *r, const struct fl_event *ev, int inst, struc
 	 * to idle and none from it), so a thread woken onto an idle CPU 1 comes
 	 * back with no switch-in, and its I/O sleep used to be lost with it.
 	 */
-	if (t->off) {
-		sleep_end(r, t, t->wake_ts ? t->wake_ts : ev->ts);
-		t->off = false;
-	}
+	running_again(r, t, ev->ts);
 	switch (ev->type) {
 	case FL_EV_PF_USER:
 	case FL_EV_PF_KERNEL:

@@ -285,6 +285,12 @@ static void drop(struct fl_pagecache *pc, struct fl_folio *f)
 	pc->free_slot = f->slot;
 }
 
+/* The memcg's nonresident_age (workingset_age_nonresident): evictions and activations. */
+static uint64_t nonresident_age(const struct fl_pagecache *pc)
+{
+	return pc->stats.evicted + pc->stats.activated;
+}
+
 /*
  * Shadow entries: the kernel leaves a shadow in the page cache for an evicted
  * folio holding the memcg's nonresident_age then (it counts evictions and
@@ -293,11 +299,13 @@ static void drop(struct fl_pagecache *pc, struct fl_folio *f)
  * age since — with the workingset: for a file folio without swap, the active
  * file list alone (NR_ACTIVE_FILE; the anon lists count only when there is
  * swap, and this model has none). A refault within it is activated at once
- * (folio_set_active). Here the stamp is pc->age + 1 at the eviction. So under
- * a thrash whose active list is small, re-read pages start inactive and are
- * reclaimed as readily as the first time. Without cfg.two_lists every refault is PG_workingset and
- * nothing is activated (one list): under a thrash inside a memory cgroup,
- * the case the model replays, refaults are recent, so that is the steady state.
+ * (folio_set_active). Here the age is stats.evicted + stats.activated
+ * (nonresident_age) and the stamp is that + 1 at the eviction. So under a
+ * thrash whose active list is small, re-read pages start inactive and are
+ * reclaimed as readily as the first time. Without cfg.two_lists every refault
+ * is PG_workingset and nothing is activated (one list): under a thrash inside a
+ * memory cgroup, the case the model replays, refaults are recent, so that is
+ * the steady state.
  */
 static void shadow_set(struct fl_pagecache *pc, uint32_t file, uint64_t index)
 {
@@ -320,7 +328,7 @@ static void shadow_set(struct fl_pagecache *pc, uint32_t file, uint64_t index)
 		       (n - pc->shadow_words[file]) * sizeof(uint32_t));
 		pc->shadow_words[file] = n;
 	}
-	pc->shadow[file][index] = (uint32_t)(pc->age + 1);
+	pc->shadow[file][index] = (uint32_t)(nonresident_age(pc) + 1);
 }
 
 /* Takes the shadow of (file, index): 0 if none, else its stamp (a refault). */
@@ -340,7 +348,6 @@ static void evict(struct fl_pagecache *pc, struct fl_folio *f, uint64_t now)
 	if (pc->on_evict)
 		pc->on_evict(pc->evict_ctx, f, now);
 	pc->stats.evicted++;
-	pc->age++;
 	shadow_set(pc, f->file, f->index);
 	drop(pc, f);
 }
@@ -391,7 +398,6 @@ static void reclaim_two_lists(struct fl_pagecache *pc, uint64_t target, uint64_t
 				f->flags &= ~FL_FOLIO_REFERENCED;
 				lru_move(pc, f, true);
 				pc->stats.activated++;
-				pc->age++;
 			} else {
 				f->flags |= FL_FOLIO_REFERENCED;
 				lru_move(pc, f, false);
@@ -504,10 +510,10 @@ struct fl_folio *fl_pagecache_add(struct fl_pagecache *pc, uint32_t file, uint64
 	if (stamp)
 		f->flags |= FL_FOLIO_WORKINGSET;
 	/* workingset_refault: a refault distance within the active file list activates */
-	if (stamp && pc->cfg.two_lists && (uint32_t)(pc->age + 1) - stamp <= pc->nr_active) {
+	if (stamp && pc->cfg.two_lists &&
+	    (uint32_t)(nonresident_age(pc) + 1) - stamp <= pc->nr_active) {
 		f->flags |= FL_FOLIO_ACTIVE;
 		pc->stats.activated++;
-		pc->age++;
 	}
 	lru_push_head(pc, f);
 	pc->resident++;

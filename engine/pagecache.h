@@ -118,13 +118,12 @@ struct fl_pagecache {
 	uint32_t table_mask;		/* table size - 1 */
 	uint64_t resident;		/* pages in the cache on the LRU (charged) */
 	uint64_t foreign;		/* FL_FOLIO_FOREIGN pages in the cache */
-	uint64_t age;			/* the memcg's nonresident_age: evictions + activations */
 	uint32_t lru_head, lru_tail;	/* most / least recently used slot (the inactive list
 					 * with cfg.two_lists) */
 	uint32_t act_head, act_tail;	/* the active list (cfg.two_lists) */
 	uint64_t nr_active;		/* pages on the active list */
 	struct fl_folio_waiter *woken_head, *woken_tail;
-	uint32_t **shadow;		/* [file][index] eviction stamp (age + 1 when
+	uint32_t **shadow;		/* [file][index] eviction stamp (evicted + activated + 1 when
 					 * it was evicted) of evicted, not yet refaulted pages */
 	uint64_t *shadow_words;		/* [file] entries in shadow[file] */
 	uint32_t nshadow;		/* files with a shadow slot */

@@ -400,21 +400,9 @@ FL_TEST(replay_tiny_memcg_charges_fail_and_wait)
 	fl_model_input_release(&in);
 }
 
-/*
- * Wake-up placement (model.c make_runnable: EEVDF's place_entity with
- * PLACE_LAG), worked out by hand: one CPU, 3 ms slices, no wake-up latency,
- * three threads burning 30 ms each (H1-H3) and S, which burns 2.9 ms, faults,
- * sleeps 10 ms and faults again. H1, H2, H3 run 0-3, 3-6, 6-9 ms; S runs 9 to
- * ~11.9 ms and sleeps with lag V - vrt = (3 + 3 + 3 + 2.9) / 4 - 2.9 = ~0.075
- * ms. The hogs take their second turns: H1 11.9-14.9, H2 -17.9, H3 -20.9 (all
- * at 6), H1 again from 20.9. S wakes at ~21.9 and is placed at V minus its
- * lag, V = (H1's 6 + 1 + 6 + 6) / 3 = 6.33, so at ~6.26: at H1's slice end
- * (23.9 ms) H2 and H3 (6) come first, and S's second fault starts at ~29.9 ms.
- * CFS's rule (no earlier than min_vruntime - slice, 6 - 3, else its own 2.9)
- * would have put S first at 23.9 ms.
- */
 /* A TOUCH of addr after cpu_ns on a CPU and sleep_ns asleep. */
-static void add_touch(struct fl_model_thread *t, uint64_t addr, uint64_t cpu_ns, uint64_t sleep_ns)
+static void add_touch(struct fl_model_thread *t, uint64_t addr, uint64_t cpu_ns,
+		      uint64_t sleep_ns)
 {
 	struct fl_op *o = fl_model_add_op(t);
 
@@ -474,6 +462,19 @@ FL_TEST(replay_affine_tick_pulls_a_waiting_thread)
 	fl_model_input_release(&in);
 }
 
+/*
+ * Wake-up placement (model.c make_runnable: EEVDF's place_entity with
+ * PLACE_LAG), worked out by hand: one CPU, 3 ms slices, no wake-up latency,
+ * three threads burning 30 ms each (H1-H3) and S, which burns 2.9 ms, faults,
+ * sleeps 10 ms and faults again. H1, H2, H3 run 0-3, 3-6, 6-9 ms; S runs 9 to
+ * ~11.9 ms and sleeps with lag V - vrt = (3 + 3 + 3 + 2.9) / 4 - 2.9 = ~0.075
+ * ms. The hogs take their second turns: H1 11.9-14.9, H2 -17.9, H3 -20.9 (all
+ * at 6), H1 again from 20.9. S wakes at ~21.9 and is placed at V minus its
+ * lag, V = (H1's 6 + 1 + 6 + 6) / 3 = 6.33, so at ~6.26: at H1's slice end
+ * (23.9 ms) H2 and H3 (6) come first, and S's second fault starts at ~29.9 ms.
+ * CFS's rule (no earlier than min_vruntime - slice, 6 - 3, else its own 2.9)
+ * would have put S first at 23.9 ms.
+ */
 FL_TEST(replay_wakeup_placed_by_lag)
 {
 	struct fl_model_input in;
