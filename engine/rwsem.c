@@ -654,13 +654,6 @@ void fl_rwsem_returned(struct fl_rwsem *sem, struct fl_rwsem_waiter *w, uint64_t
 		r->acquired = now;
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 size_t fl_rwsem_wait_percentiles(const struct fl_rwsem *sem, bool write, const double *pct,
 				 uint64_t *out, size_t npct)
 {
@@ -679,7 +672,7 @@ size_t fl_rwsem_wait_percentiles(const struct fl_rwsem *sem, bool write, const d
 	}
 	if (!n)
 		return 0;
-	qsort(w, n, sizeof(*w), cmp_u64);
+	qsort(w, n, sizeof(*w), fl_cmp_u64);
 	for (size_t k = 0; k < npct; k++) {
 		double p = pct[k] < 0 ? 0 : pct[k] > 100 ? 100 : pct[k];
 		size_t rank = (size_t)(p / 100.0 * n + 0.999999999);	/* ceil(p/100 * n) */

@@ -255,11 +255,41 @@ static void print_group(const struct runrec *rr, size_t n, const struct fl_opstr
 	free(nv);
 }
 
+/* One metric of a validate block: a text row, or a JSON member after *first. */
+static void validate_row(struct fl_buf *json, bool *first, const char *name, double c, double m,
+			 bool recon_only)
+{
+	double rel = c != 0 ? (m - c) / fabs(c) : (m == 0 ? 0 : NAN);
+	char x[48], y[48];
+
+	/* the reconstruction's own doubts (a fault whose path it could not tell, events it
+	 * could not place) have no counterpart in the model */
+	if (recon_only)
+		rel = NAN;
+	if (json) {
+		fl_buf_addf(json, "%s\"%s\": {\"capture\": %.3f, \"model\": %.3f, \"rel_err\": ",
+			    *first ? "" : ", ", name, c, m);
+		if (isnan(rel))
+			fl_buf_addstr(json, "null}");
+		else
+			fl_buf_addf(json, "%.4f}", rel);
+		*first = false;
+		return;
+	}
+	fmtv(x, sizeof(x), c);
+	fmtv(y, sizeof(y), m);
+	if (recon_only)
+		printf("%-28s %14s %14s %10s\n", name, x, y, "n/a");
+	else if (isnan(rel))
+		printf("%-28s %14s %14s %10s\n", name, x, y, "new");
+	else
+		printf("%-28s %14s %14s %+9.1f%%\n", name, x, y, 100 * rel);
+}
+
 static void print_validate(const struct fl_metrics *cap, const struct runrec *rr,
 			   struct fl_buf *json)
 {
 	struct namedv a = { 0 }, b = { 0 };
-	char x[48], y[48];
 	bool first = true;
 
 	fl_metrics_foreach(cap, collect, &a);
@@ -270,37 +300,35 @@ static void print_validate(const struct fl_metrics *cap, const struct runrec *rr
 	else
 		fl_buf_addstr(json, "{");
 	for (size_t i = 0; i < a.n; i++) {
-		double c = a.a[i].v, m = get(&b, a.a[i].name);
-		double rel = c != 0 ? (m - c) / fabs(c) : (m == 0 ? 0 : NAN);
-		/* the reconstruction's own doubts: a fault whose path it could not tell,
-		 * events it could not place; the model has neither */
-		bool recon_only = !strcmp(a.a[i].name, "path_unknown") ||
-				  !strcmp(a.a[i].name, "anomalies");
-
-		if (recon_only)
-			rel = NAN;
-
-		if (json) {
-			fl_buf_addf(json, "%s\"%s\": {\"capture\": %.3f, \"model\": %.3f, "
-				    "\"rel_err\": ", first ? "" : ", ", a.a[i].name, c, m);
-			if (isnan(rel))
-				fl_buf_addstr(json, "null}");
-			else
-				fl_buf_addf(json, "%.4f}", rel);
-			first = false;
+		if (!json && strstr(a.a[i].name, "_hist."))
 			continue;
-		}
-		if (strstr(a.a[i].name, "_hist."))
-			continue;
-		fmtv(x, sizeof(x), c);
-		fmtv(y, sizeof(y), m);
-		if (recon_only)
-			printf("%-28s %14s %14s %10s\n", a.a[i].name, x, y, "n/a");
-		else if (isnan(rel))
-			printf("%-28s %14s %14s %10s\n", a.a[i].name, x, y, "new");
-		else
-			printf("%-28s %14s %14s %+9.1f%%\n", a.a[i].name, x, y, 100 * rel);
+		validate_row(json, &first, a.a[i].name, a.a[i].v, get(&b, a.a[i].name),
+			     !strcmp(a.a[i].name, "path_unknown") ||
+			     !strcmp(a.a[i].name, "anomalies"));
 	}
+	if (json)
+		fl_buf_addstr(json, "}");
+	free(a.a);
+	free(b.a);
+}
+
+/* The page-cache block of --validate (struct fl_pc_activity). */
+static void print_validate_pc(const struct fl_pc_activity *cap, const struct fl_pc_activity *run,
+			      struct fl_buf *json)
+{
+	struct namedv a = { 0 }, b = { 0 };
+	bool first = true;
+
+	fl_pc_activity_foreach(cap, collect, &a);
+	fl_pc_activity_foreach(run, collect, &b);
+	if (!json)
+		printf("\npage cache (faults that inserted pages; ticks of %llu ms from the first "
+		       "read completion to the last in which none completed)\n",
+		       (unsigned long long)(FL_PC_TICK_NS / 1000000));
+	else
+		fl_buf_addstr(json, "{");
+	for (size_t i = 0; i < a.n; i++)
+		validate_row(json, &first, a.a[i].name, a.a[i].v, get(&b, a.a[i].name), false);
 	if (json)
 		fl_buf_addstr(json, "}");
 	free(a.a);
@@ -508,6 +536,7 @@ static int run_model(const struct opts *o)
 	if (o->validate) {
 		struct fl_metrics_acc *acc = fl_metrics_load_db(sql, cap, &err);
 		struct fl_metrics capm;
+		struct fl_pc_activity cap_pc;
 		struct runrec v = { 0 };
 		const struct fl_arch *a = fl_arch_find(info.arch);
 		uint64_t t0 = fl_now_ns();
@@ -517,6 +546,8 @@ static int run_model(const struct opts *o)
 		if (fl_metrics_acc_result(acc, 0, &capm) < 0)
 			memset(&capm, 0, sizeof(capm));
 		fl_metrics_acc_free(acc);
+		if (fl_opstream_pc_activity(sql, cap, &cap_pc, &err) < 0)
+			goto fail;
 		in.arch = a ? a->name : "x86_64";
 		in.kver = info.kver ? info.kver : in.kver;
 		if (fl_model_run(&in, 0, o->seed, &v.r, &err) < 0 ||
@@ -529,9 +560,12 @@ static int run_model(const struct opts *o)
 			fl_buf_addf(&json, ", \"validate\": {\"run\": %lld, \"metrics\": ",
 				    (long long)v.id);
 			print_validate(&capm, &v, &json);
+			fl_buf_addstr(&json, ", \"page_cache\": ");
+			print_validate_pc(&cap_pc, &v.r.pc, &json);
 			fl_buf_addstr(&json, "}");
 		} else {
 			print_validate(&capm, &v, NULL);
+			print_validate_pc(&cap_pc, &v.r.pc, NULL);
 		}
 		fl_model_run_release(&v.r);
 	}

@@ -196,6 +196,8 @@ struct thr {
 		bool win_open;
 		uint64_t win_start, win_cpu, win_mmap, win_vma;
 		int vma_phase;		/* 0 never under VMA; 1 VMA first; 2 VMA retry done */
+		uint64_t ins_n;		/* pages this fault inserted (window, own folio) */
+		uint64_t ins_first, ins_last;	/* ns: its first and last insertion */
 	} f;
 	/* readahead in progress (ra_start/PH_F_RA) */
 	struct {
@@ -225,6 +227,9 @@ struct ptemap {
 
 struct sim {
 	const struct fl_model_input *in;
+	/* page-cache activity samples (finish_run makes out->pc of them) */
+	uint64_t *win_pages, *win_build_ns, *read_done_ns;
+	size_t nwin, capwin, nread_done, capread_done;
 	uint32_t pol;
 	struct fl_fault_rules rules;
 	const struct fl_arch *arch;
@@ -590,6 +595,11 @@ static void io_done(struct sim *s, uint32_t r)
 	struct ioreq *q = &s->req[r];
 	uint64_t tag, done;
 
+	if (s->nread_done == s->capread_done) {
+		s->capread_done = s->capread_done ? 2 * s->capread_done : 256;
+		s->read_done_ns = fl_realloc(s->read_done_ns, s->capread_done * sizeof(uint64_t));
+	}
+	s->read_done_ns[s->nread_done++] = s->now;
 	for (size_t i = 0; i < q->n; i++)
 		fl_pagecache_read_done(&s->pc, q->f[i], true, s->now);
 	q->n = 0;
@@ -679,6 +689,17 @@ static void close_window(struct sim *s, struct thr *t, bool missed)
 static void fault_drop(struct sim *s, struct thr *t);
 
 /* Inserts past cfg.strict (the swap cache, a charge that can never succeed). */
+/* n pages inserted in the page cache by t's current fault. */
+static void note_insert(struct sim *s, struct thr *t, size_t n)
+{
+	if (!n)
+		return;
+	if (!t->f.ins_n)
+		t->f.ins_first = s->now;
+	t->f.ins_last = s->now;
+	t->f.ins_n += n;
+}
+
 static struct fl_folio *pc_add_force(struct sim *s, uint32_t file, uint64_t index, bool locked)
 {
 	bool strict = s->pc.cfg.strict;
@@ -704,10 +725,12 @@ static struct fl_folio *new_folio(struct sim *s, struct thr *t, uint32_t file, u
 {
 	struct fl_folio *f = fl_pagecache_add(&s->pc, file, index, locked, s->now);
 
-	if (f)
+	if (!f && !s->io.inflight)
+		f = pc_add_force(s, file, index, locked);
+	if (f) {
+		note_insert(s, t, 1);
 		return f;
-	if (!s->io.inflight)
-		return pc_add_force(s, file, index, locked);
+	}
 	if (s->nmemwait == s->capmemwait) {
 		s->capmemwait = s->capmemwait ? 2 * s->capmemwait : 16;
 		s->memwait = fl_realloc(s->memwait, s->capmemwait * sizeof(*s->memwait));
@@ -764,6 +787,7 @@ static bool ra_step(struct sim *s, struct thr *t)
 	n = fl_pagecache_readahead(&s->pc, t->ra.file, t->ra.next, nr, t->ra.mark, t->ra.fp,
 				   s->now, t->ra.buf + t->ra.n);
 	t->ra.n += n;
+	note_insert(s, t, n);
 	if (s->pc.stats.charge_failed == fails) {
 		t->ra.next += nr;
 		t->ra.failed = 0;
@@ -901,6 +925,15 @@ static void fault_done(struct sim *s, struct thr *t, enum fl_model_outcome oc)
 	release_fault_lock(s, t);
 	close_window(s, t, false);
 	fault_record(s, t, oc);
+	if (t->f.major && t->f.ins_n) {
+		if (s->nwin == s->capwin) {
+			s->capwin = s->capwin ? 2 * s->capwin : 64;
+			s->win_pages = fl_realloc(s->win_pages, s->capwin * sizeof(uint64_t));
+			s->win_build_ns = fl_realloc(s->win_build_ns, s->capwin * sizeof(uint64_t));
+		}
+		s->win_pages[s->nwin] = t->f.ins_n;
+		s->win_build_ns[s->nwin++] = t->f.ins_last - t->f.ins_first;
+	}
 	t->op++;
 	t->phase = PH_OP_BEGIN;
 }
@@ -1979,6 +2012,10 @@ static void finish_run(struct sim *s, uint64_t seed)
 	o->reclaim_scanned = s->pc.stats.scanned;
 	o->cpu_wait_ns = s->cpu.stats.wait_total_ns;
 	o->charge_failed = s->pc.stats.charge_failed;
+	o->pc.inserted = s->pc.stats.added;
+	o->pc.evicted = s->pc.stats.evicted;
+	fl_pc_activity_finish(&o->pc, s->win_pages, s->win_build_ns, s->nwin, s->read_done_ns,
+			      s->nread_done);
 }
 
 int fl_model_run(const struct fl_model_input *in, uint32_t policy, uint64_t seed,
@@ -2211,6 +2248,9 @@ out_mm:
 		free(s.req[i].f);
 	free(s.req);
 	free(s.memwait);
+	free(s.win_pages);
+	free(s.win_build_ns);
+	free(s.read_done_ns);
 	free(s.ras);
 	free(s.pte.k);
 	free(s.pte.v);
@@ -2265,4 +2305,47 @@ void fl_model_extras_foreach(const struct fl_model_run *r,
 	fn(arg, "model.charge_failed", (double)r->charge_failed);
 	fn(arg, "model.events", (double)r->events);
 	fn(arg, "model.ops", (double)r->ops);
+}
+
+static uint64_t median_u64(uint64_t *v, size_t n)
+{
+	if (!n)
+		return 0;
+	qsort(v, n, sizeof(*v), fl_cmp_u64);
+	return v[n / 2];
+}
+
+void fl_pc_activity_finish(struct fl_pc_activity *a, uint64_t *win_pages, uint64_t *win_build_ns,
+			   size_t nwin, uint64_t *read_done_ns, size_t nreads)
+{
+	uint64_t prev;
+
+	a->windows = nwin;
+	a->window_pages_p50 = median_u64(win_pages, nwin);
+	a->window_build_ns_p50 = median_u64(win_build_ns, nwin);
+	a->read_ticks = a->read_idle_ticks = 0;
+	if (!nreads)
+		return;
+	qsort(read_done_ns, nreads, sizeof(*read_done_ns), fl_cmp_u64);
+	prev = read_done_ns[0] / FL_PC_TICK_NS;
+	a->read_ticks = read_done_ns[nreads - 1] / FL_PC_TICK_NS - prev + 1;
+	for (size_t i = 1; i < nreads; i++) {
+		uint64_t k = read_done_ns[i] / FL_PC_TICK_NS;
+
+		if (k > prev + 1)
+			a->read_idle_ticks += k - prev - 1;
+		prev = k;
+	}
+}
+
+void fl_pc_activity_foreach(const struct fl_pc_activity *a,
+			    void (*fn)(void *arg, const char *name, double value), void *arg)
+{
+	fn(arg, "pages_inserted", (double)a->inserted);
+	fn(arg, "pages_evicted", (double)a->evicted);
+	fn(arg, "fault_windows", (double)a->windows);
+	fn(arg, "fault_window_pages.p50", (double)a->window_pages_p50);
+	fn(arg, "fault_window_build_ms.p50", (double)a->window_build_ns_p50 / 1e6);
+	fn(arg, "read_idle_pct", a->read_ticks ? 100.0 * (double)a->read_idle_ticks /
+						 (double)a->read_ticks : 0);
 }

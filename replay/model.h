@@ -251,6 +251,33 @@ struct fl_retry_window {
 	uint64_t missed;		/* windows whose retry missed the page cache */
 };
 
+/*
+ * Page-cache activity, measured alike on a capture (opstream.c
+ * fl_opstream_pc_activity) and on a run, for --validate: pages inserted and
+ * evicted; the major file faults that inserted pages (their readahead window
+ * and the fault's own folio) with the median pages and time from the first
+ * insertion to the last; and the 10 ms ticks from the first read completion to
+ * the last, with those in which none completed (the device idle while the
+ * workload waits: reclaim stalls under a memory cgroup).
+ */
+#define FL_PC_TICK_NS 10000000ULL
+
+struct fl_pc_activity {
+	uint64_t inserted, evicted;
+	uint64_t windows;
+	uint64_t window_pages_p50;
+	uint64_t window_build_ns_p50;
+	uint64_t read_ticks, read_idle_ticks;
+};
+
+/* Fills the window and tick fields of a from raw samples (sorted in place): the pages and the
+ * build time of each window, and the read completion times (ns, any origin). */
+void fl_pc_activity_finish(struct fl_pc_activity *a, uint64_t *win_pages, uint64_t *win_build_ns,
+			   size_t nwin, uint64_t *read_done_ns, size_t nreads);
+/* Its fields as (name, value): "pages_inserted", ..., "read_idle_pct". */
+void fl_pc_activity_foreach(const struct fl_pc_activity *a,
+			    void (*fn)(void *arg, const char *name, double value), void *arg);
+
 struct fl_model_run {
 	uint32_t policy;
 	char arch[16];
@@ -282,6 +309,7 @@ struct fl_model_run {
 	uint64_t memcg_waits;		/* faults that slept for room in the memory cgroup */
 	uint64_t reclaim_cpu_ns;	/* CPU readahead's charges spent reclaiming */
 	uint64_t charge_failed;		/* page-cache insertions the capacity refused */
+	struct fl_pc_activity pc;	/* page-cache activity (--validate's block) */
 	uint64_t events;		/* simulator events processed */
 	uint64_t ops;			/* ops executed */
 	uint64_t anomalies;		/* engine impossible-call counters, summed */

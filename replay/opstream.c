@@ -234,13 +234,6 @@ static int load_maps(struct ctx *c)
 	return rc == SQLITE_DONE ? 0 : sqlerr(c, "maps");
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 static size_t thread_idx(const struct ctx *c, int32_t tid)
 {
 	for (size_t i = 0; i < c->nts; i++)
@@ -419,7 +412,7 @@ static int load_offcpu(struct ctx *c, int64_t first_id, int64_t last_id)
 		c->ts[i].wake_t = 0;	/* its switch-in was missed: no sample */
 	}
 	if (nlat >= WAKE_MIN) {
-		qsort(lat, nlat, sizeof(*lat), cmp_u64);
+		qsort(lat, nlat, sizeof(*lat), fl_cmp_u64);
 		c->in->costs.wake_ns = lat[nlat / 2];
 		c->info->wake_ns = lat[nlat / 2];
 		c->info->wake_samples = nlat;
@@ -971,13 +964,13 @@ static int calibrate(struct ctx *c, int64_t first_id, int64_t last_id)
 		c->info->reclaim_scanned = scanned;
 		c->info->reclaim_episodes = nper;
 	} else if (nper >= CALIB_MIN) {
-		qsort(per, nper, sizeof(*per), cmp_u64);
+		qsort(per, nper, sizeof(*per), fl_cmp_u64);
 		c->in->costs.reclaim_scan_ns = per[nper / 10];
 		c->info->reclaim_scan_ns = per[nper / 10];
 		c->info->reclaim_episodes = nper;
 	}
 	if (ngaps >= CALIB_MIN) {
-		qsort(gaps, ngaps, sizeof(*gaps), cmp_u64);
+		qsort(gaps, ngaps, sizeof(*gaps), fl_cmp_u64);
 		c->in->costs.ra_page_ns = gaps[ngaps / 2];
 		c->info->ra_page_ns = gaps[ngaps / 2];
 		c->info->ra_page_samples = ngaps;
@@ -1394,5 +1387,153 @@ out:
 	free(raw);
 	free(mm_idx);
 	free(io_ev);
+	return ret;
+}
+
+/* ---- page-cache activity (--validate) ---- */
+
+struct tsadd {
+	int32_t tid;
+	uint64_t ts;
+	uint64_t pages;		/* 1 << the folio's order */
+};
+
+/* Index of the first add of tid at or after ts in adds[n] (sorted by tid, ts). */
+static size_t first_add(const struct tsadd *adds, size_t n, int32_t tid, uint64_t ts)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (adds[mid].tid < tid || (adds[mid].tid == tid && adds[mid].ts < ts))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+int fl_opstream_pc_activity(sqlite3 *db, int64_t capture_id, struct fl_pc_activity *a,
+			    struct fl_err *err)
+{
+	/* event.type (capture/decode.h): 8 FILEMAP_ADD, 9 FILEMAP_DELETE (a3: the folio's
+	 * order); of each, the last instance that holds it (a command-mode capture's extra
+	 * global one sees every task's) */
+	static const char *const q_adds =
+		"SELECT tid, ts, min(coalesce(a3, 0), 20) FROM event WHERE id BETWEEN ?1 AND ?2 AND "
+		"type = 8 AND inst = (SELECT coalesce(max(inst), 0) FROM event WHERE id BETWEEN ?1 "
+		"AND ?2 AND type = 8) ORDER BY tid, ts";
+	static const char *const q_dels =
+		"SELECT coalesce(sum(1 << min(coalesce(a3, 0), 20)), 0) FROM event WHERE id BETWEEN "
+		"?1 AND ?2 AND type = 9 AND inst = (SELECT coalesce(max(inst), 0) FROM event WHERE "
+		"id BETWEEN ?1 AND ?2 AND type = 9)";
+	static const char *const q_faults =
+		"SELECT tid, start_ns, end_ns FROM fault WHERE capture = ?1 AND major = 1 AND "
+		"vma_kind = 'file' AND tgid IS NOT NULL AND unfinished = 0";
+	static const char *const q_reads =
+		"SELECT complete_ns FROM io WHERE capture = ?1 AND complete_ns IS NOT NULL AND "
+		"rwbs LIKE '%R%'";
+	struct tsadd *adds = NULL;
+	uint64_t *wp = NULL, *wb = NULL, *rd = NULL;
+	size_t nadds = 0, capadds = 0, nw = 0, capw = 0, nrd = 0, caprd = 0;
+	int64_t first_id = 0, last_id = -1;
+	sqlite3_stmt *st = NULL;
+	const char *what = "capture";
+	int rc, ret = -1;
+
+	memset(a, 0, sizeof(*a));
+	if (sqlite3_prepare_v2(db, "SELECT coalesce(event_first_id, 0), coalesce(event_last_id, -1) "
+			       "FROM capture WHERE id = ?1", -1, &st, NULL) != SQLITE_OK)
+		goto sqlfail;
+	sqlite3_bind_int64(st, 1, capture_id);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		first_id = sqlite3_column_int64(st, 0);
+		last_id = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+
+	what = "page-cache insertions";
+	if (sqlite3_prepare_v2(db, q_adds, -1, &st, NULL) != SQLITE_OK)
+		goto sqlfail;
+	sqlite3_bind_int64(st, 1, first_id);
+	sqlite3_bind_int64(st, 2, last_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (nadds == capadds) {
+			capadds = capadds ? 2 * capadds : 1024;
+			adds = fl_realloc(adds, capadds * sizeof(*adds));
+		}
+		adds[nadds].tid = sqlite3_column_int(st, 0);
+		adds[nadds].ts = (uint64_t)sqlite3_column_int64(st, 1);
+		adds[nadds].pages = 1ULL << sqlite3_column_int(st, 2);
+		a->inserted += adds[nadds++].pages;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		goto sqlfail;
+
+	what = "page-cache deletions";
+	if (sqlite3_prepare_v2(db, q_dels, -1, &st, NULL) != SQLITE_OK)
+		goto sqlfail;
+	sqlite3_bind_int64(st, 1, first_id);
+	sqlite3_bind_int64(st, 2, last_id);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		a->evicted = (uint64_t)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW)
+		goto sqlfail;
+
+	what = "major faults";
+	if (sqlite3_prepare_v2(db, q_faults, -1, &st, NULL) != SQLITE_OK)
+		goto sqlfail;
+	sqlite3_bind_int64(st, 1, capture_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int32_t tid = sqlite3_column_int(st, 0);
+		uint64_t t0 = (uint64_t)sqlite3_column_int64(st, 1);
+		uint64_t t1 = (uint64_t)sqlite3_column_int64(st, 2);
+		size_t i = first_add(adds, nadds, tid, t0), j = i;
+		uint64_t pages = 0;
+
+		for (; j < nadds && adds[j].tid == tid && adds[j].ts <= t1; j++)
+			pages += adds[j].pages;
+		if (j == i)
+			continue;	/* its pages were there: another task's read */
+		if (nw == capw) {
+			capw = capw ? 2 * capw : 64;
+			wp = fl_realloc(wp, capw * sizeof(*wp));
+			wb = fl_realloc(wb, capw * sizeof(*wb));
+		}
+		wp[nw] = pages;
+		wb[nw++] = adds[j - 1].ts - adds[i].ts;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		goto sqlfail;
+
+	what = "block reads";
+	if (sqlite3_prepare_v2(db, q_reads, -1, &st, NULL) != SQLITE_OK)
+		goto sqlfail;
+	sqlite3_bind_int64(st, 1, capture_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (nrd == caprd) {
+			caprd = caprd ? 2 * caprd : 256;
+			rd = fl_realloc(rd, caprd * sizeof(*rd));
+		}
+		rd[nrd++] = (uint64_t)sqlite3_column_int64(st, 0);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		goto sqlfail;
+	fl_pc_activity_finish(a, wp, wb, nw, rd, nrd);
+	ret = 0;
+	goto out;
+sqlfail:
+	fl_seterr(err, "cannot read the capture's page-cache activity: %s: %s", what,
+		  sqlite3_errmsg(db));
+out:
+	free(adds);
+	free(wp);
+	free(wb);
+	free(rd);
 	return ret;
 }

@@ -50,4 +50,14 @@ struct fl_opstream_info {
 int fl_opstream_load(struct sqlite3 *db, int64_t capture_id, struct fl_model_input *in,
 		     struct fl_opstream_info *info, struct fl_err *err);
 
+/*
+ * The capture's page-cache activity (struct fl_pc_activity, replay/model.h),
+ * for --validate: add_to_page_cache and delete_from_page_cache events (of the
+ * instance that holds them), the major file faults of followed tasks with the
+ * insertions their own thread made between the fault's start and end, and the
+ * block read completions (of any task: the device's). 0, or -1 with err.
+ */
+int fl_opstream_pc_activity(struct sqlite3 *db, int64_t capture_id, struct fl_pc_activity *a,
+			    struct fl_err *err);
+
 #endif

@@ -22,13 +22,6 @@ _Static_assert((int)FL_MPATH_VMA_RETRY_MMAP == (int)FL_PATH_VMA_RETRY_MMAP, "pat
 _Static_assert((int)FL_MPATH_VMA_RETRY_VMA == (int)FL_PATH_VMA_RETRY_VMA, "path numbers");
 _Static_assert((int)FL_MPATH_MMAP == (int)FL_PATH_MMAP, "path numbers");
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 static double rank_us(const uint64_t *v, size_t n, double q)
 {
 	size_t k;
@@ -53,7 +46,7 @@ static void wait_stat(const uint64_t *src, size_t n, struct fl_wait_stat *st, ui
 		return;
 	v = fl_malloc(n * sizeof(*v));
 	memcpy(v, src, n * sizeof(*v));
-	qsort(v, n, sizeof(*v), cmp_u64);
+	qsort(v, n, sizeof(*v), fl_cmp_u64);
 	for (size_t i = 0; i < n; i++) {
 		total += v[i];
 		if (hist)

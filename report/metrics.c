@@ -223,13 +223,6 @@ void fl_metrics_acc_capture(struct fl_metrics_acc *a, uint64_t first_ns, uint64_
 	a->b[0]->m.anomalies = anomalies;
 }
 
-static int cmp_u64(const void *x, const void *y)
-{
-	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
-
-	return a < b ? -1 : a > b;
-}
-
 /* Nearest rank: the smallest value with at least q of the samples at or below it. */
 static double rank_us(const struct samples *s, double q)
 {
@@ -252,7 +245,7 @@ static void wait_stat(struct samples *s, struct fl_wait_stat *st, uint64_t *hist
 	memset(st, 0, sizeof(*st));
 	if (!s->n)
 		return;
-	qsort(s->v, s->n, sizeof(*s->v), cmp_u64);
+	qsort(s->v, s->n, sizeof(*s->v), fl_cmp_u64);
 	for (size_t i = 0; i < s->n; i++) {
 		total += s->v[i];
 		if (hist)

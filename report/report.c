@@ -92,13 +92,6 @@ void fl_report_metric_real(struct fl_report *r, const char *name, double v)
 	x->r = v;
 }
 
-static int cmp_u64(const void *x, const void *y)
-{
-	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
-
-	return a < b ? -1 : a > b;
-}
-
 static int sqlfail(struct fl_db *db, struct fl_err *err, const char *what)
 {
 	return fl_seterr(err, "database '%s': %s: %s", fl_db_path(db), what,
@@ -617,9 +610,9 @@ static int load_samples(struct ctx *c, struct fl_err *err)
 	if (rc != SQLITE_DONE)
 		return sqlfail(c->db, err, "read lock_wait");
 	if (r->read_waits.n)
-		qsort(r->read_waits.v, r->read_waits.n, sizeof(uint64_t), cmp_u64);
+		qsort(r->read_waits.v, r->read_waits.n, sizeof(uint64_t), fl_cmp_u64);
 	if (r->write_waits.n)
-		qsort(r->write_waits.v, r->write_waits.n, sizeof(uint64_t), cmp_u64);
+		qsort(r->write_waits.v, r->write_waits.n, sizeof(uint64_t), fl_cmp_u64);
 	return 0;
 }
 

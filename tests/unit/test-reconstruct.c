@@ -1135,3 +1135,37 @@ out:
 	recon_out_release(&o);
 	recon_input_release(&in);
 }
+
+/*
+ * --validate's page-cache block from a capture (replay/opstream.c
+ * fl_opstream_pc_activity), on recon-io-miss: the fault of 1001 inserts an
+ * order-4 folio at 501 us and, after kswapd (the extra instance) deleted it,
+ * the page again at 901.4 us: one window of 17 pages built in 400.4 us; 16
+ * pages deleted; both reads complete within the first 10 ms tick.
+ */
+FL_TEST(recon_golden_pc_activity)
+{
+	struct recon_input in;
+	struct recon_out o;
+	struct fl_err err = { "" };
+	struct case_db c;
+	struct fl_pc_activity a;
+
+	if (run_case_ingested("io-miss", &in, &o, &c, NULL) < 0)
+		goto out;
+	if (fl_opstream_pc_activity(fl_db_sqlite(c.db), c.st.capture_id, &a, &err) < 0) {
+		CHECKF(0, "pc activity: %s", err.msg);
+		goto out;
+	}
+	CHECK_EQ_U64(a.inserted, 17);
+	CHECK_EQ_U64(a.evicted, 16);
+	CHECK_EQ_U64(a.windows, 1);
+	CHECK_EQ_U64(a.window_pages_p50, 17);
+	CHECK_EQ_U64(a.window_build_ns_p50, 400400);
+	CHECK_EQ_U64(a.read_ticks, 1);
+	CHECK_EQ_U64(a.read_idle_ticks, 0);
+out:
+	case_db_close(&c);
+	recon_out_release(&o);
+	recon_input_release(&in);
+}

@@ -310,6 +310,14 @@ FL_TEST(replay_mmap_miss_stops_read_around)
 	if (run(&in, "mainline", &r1, &m) == 0) {
 		CHECK_EQ_U64(r1.pc_misses, 64);
 		CHECK(r1.evictions >= 64 * 32 - 256 - 64);	/* read-around all along */
+		/* --validate's page-cache block: each miss a window of 32 new pages, inserted
+		 * in one chunk (no time between its first and last insertion) */
+		CHECK_EQ_U64(r1.pc.windows, 64);
+		CHECK_EQ_U64(r1.pc.window_pages_p50, 32);
+		CHECK_EQ_U64(r1.pc.window_build_ns_p50, 0);
+		CHECK_EQ_U64(r1.pc.inserted, 64 * 32);
+		CHECK_EQ_U64(r1.pc.evicted, r1.evictions);
+		CHECK(r1.pc.read_ticks >= 1 && r1.pc.read_idle_ticks < r1.pc.read_ticks);
 		fl_model_run_release(&r1);
 	}
 	fl_model_input_release(&in);
@@ -328,6 +336,30 @@ FL_TEST(replay_mmap_miss_stops_read_around)
 		fl_model_run_release(&r6);
 	}
 	fl_model_input_release(&in);
+}
+
+/*
+ * The page-cache block's medians and ticks: windows of 5, 1 and 9 pages built
+ * in 3, 1 and 2 ns; reads completing at 0, 5, 35, 36 and 71 ms fill ticks 0, 3
+ * and 7 of the eight 10 ms ticks from the first to the last, so five are idle.
+ */
+FL_TEST(replay_pc_activity_medians_and_ticks)
+{
+	uint64_t pages[] = { 5, 1, 9 }, build[] = { 3, 1, 2 };
+	uint64_t reads[] = { 71000000, 5000000, 0, 36000000, 35000000 };
+	struct fl_pc_activity a = { .inserted = 15 };
+
+	fl_pc_activity_finish(&a, pages, build, 3, reads, 5);
+	CHECK_EQ_U64(a.windows, 3);
+	CHECK_EQ_U64(a.window_pages_p50, 5);
+	CHECK_EQ_U64(a.window_build_ns_p50, 2);
+	CHECK_EQ_U64(a.read_ticks, 8);
+	CHECK_EQ_U64(a.read_idle_ticks, 5);
+	CHECK_EQ_U64(a.inserted, 15);
+	fl_pc_activity_finish(&a, NULL, NULL, 0, NULL, 0);
+	CHECK_EQ_U64(a.windows, 0);
+	CHECK_EQ_U64(a.read_ticks, 0);
+	CHECK_EQ_U64(a.read_idle_ticks, 0);
 }
 
 /* The capture's uncontended acquisition cost is added to every reported wait and
