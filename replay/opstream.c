@@ -1398,6 +1398,17 @@ struct tsadd {
 	uint64_t pages;		/* 1 << the folio's order */
 };
 
+/* Prepares q and binds ?1 = p1 and, if q has it, ?2 = p2. */
+static int prep(sqlite3 *db, const char *q, int64_t p1, int64_t p2, sqlite3_stmt **st)
+{
+	if (sqlite3_prepare_v2(db, q, -1, st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(*st, 1, p1);
+	if (sqlite3_bind_parameter_count(*st) >= 2)
+		sqlite3_bind_int64(*st, 2, p2);
+	return 0;
+}
+
 /* Index of the first add of tid at or after ts in adds[n] (sorted by tid, ts). */
 static size_t first_add(const struct tsadd *adds, size_t n, int32_t tid, uint64_t ts)
 {
@@ -1443,10 +1454,9 @@ int fl_opstream_pc_activity(sqlite3 *db, int64_t capture_id, struct fl_pc_activi
 	int rc, ret = -1;
 
 	memset(a, 0, sizeof(*a));
-	if (sqlite3_prepare_v2(db, "SELECT coalesce(event_first_id, 0), coalesce(event_last_id, -1) "
-			       "FROM capture WHERE id = ?1", -1, &st, NULL) != SQLITE_OK)
+	if (prep(db, "SELECT coalesce(event_first_id, 0), coalesce(event_last_id, -1) FROM "
+		 "capture WHERE id = ?1", capture_id, 0, &st) < 0)
 		goto sqlfail;
-	sqlite3_bind_int64(st, 1, capture_id);
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		first_id = sqlite3_column_int64(st, 0);
 		last_id = sqlite3_column_int64(st, 1);
@@ -1454,10 +1464,8 @@ int fl_opstream_pc_activity(sqlite3 *db, int64_t capture_id, struct fl_pc_activi
 	sqlite3_finalize(st);
 
 	what = "page-cache insertions";
-	if (sqlite3_prepare_v2(db, q_adds, -1, &st, NULL) != SQLITE_OK)
+	if (prep(db, q_adds, first_id, last_id, &st) < 0)
 		goto sqlfail;
-	sqlite3_bind_int64(st, 1, first_id);
-	sqlite3_bind_int64(st, 2, last_id);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (nadds == capadds) {
 			capadds = capadds ? 2 * capadds : 1024;
@@ -1473,10 +1481,8 @@ int fl_opstream_pc_activity(sqlite3 *db, int64_t capture_id, struct fl_pc_activi
 		goto sqlfail;
 
 	what = "page-cache deletions";
-	if (sqlite3_prepare_v2(db, q_dels, -1, &st, NULL) != SQLITE_OK)
+	if (prep(db, q_dels, first_id, last_id, &st) < 0)
 		goto sqlfail;
-	sqlite3_bind_int64(st, 1, first_id);
-	sqlite3_bind_int64(st, 2, last_id);
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		a->evicted = (uint64_t)sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
@@ -1484,9 +1490,8 @@ int fl_opstream_pc_activity(sqlite3 *db, int64_t capture_id, struct fl_pc_activi
 		goto sqlfail;
 
 	what = "major faults";
-	if (sqlite3_prepare_v2(db, q_faults, -1, &st, NULL) != SQLITE_OK)
+	if (prep(db, q_faults, capture_id, 0, &st) < 0)
 		goto sqlfail;
-	sqlite3_bind_int64(st, 1, capture_id);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		int32_t tid = sqlite3_column_int(st, 0);
 		uint64_t t0 = (uint64_t)sqlite3_column_int64(st, 1);
@@ -1511,9 +1516,8 @@ int fl_opstream_pc_activity(sqlite3 *db, int64_t capture_id, struct fl_pc_activi
 		goto sqlfail;
 
 	what = "block reads";
-	if (sqlite3_prepare_v2(db, q_reads, -1, &st, NULL) != SQLITE_OK)
+	if (prep(db, q_reads, capture_id, 0, &st) < 0)
 		goto sqlfail;
-	sqlite3_bind_int64(st, 1, capture_id);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (nrd == caprd) {
 			caprd = caprd ? 2 * caprd : 256;
