@@ -1191,6 +1191,27 @@ static void add_bdi_readahead(struct fl_kv *kv)
 	closedir(d);
 }
 
+/*
+ * Whether the fair scheduler groups tasks by session (CONFIG_SCHED_AUTOGROUP,
+ * kernel.sched_autogroup_enabled): the threads of one session then share one
+ * group's weight, which changes how the load balancer spreads them over the
+ * CPUs (replay/README.md "Measured in session 5"). Key
+ * "kernel.sched_autogroup_enabled", absent if the kernel lacks the sysctl.
+ */
+static void add_autogroup(struct fl_kv *kv)
+{
+	FILE *f = fopen("/proc/sys/kernel/sched_autogroup_enabled", "r");
+	char val[16];
+
+	if (!f)
+		return;
+	if (fgets(val, sizeof(val), f)) {
+		val[strcspn(val, "\n")] = '\0';
+		fl_kv_addstr(kv, "kernel.sched_autogroup_enabled", val);
+	}
+	fclose(f);
+}
+
 static int write_header(struct fl_capture *c, struct fl_err *err)
 {
 	struct fl_kv kv = { 0 };
@@ -1263,6 +1284,7 @@ static int write_header(struct fl_capture *c, struct fl_err *err)
 	fl_kv_addstr(&kv, "mode", c->o.system ? "system" : "command");
 	fl_kv_addu64(&kv, "buffer_kb", c->buffer_kb);
 	add_bdi_readahead(&kv);
+	add_autogroup(&kv);
 	if (c->child && read_memcg(c, c->child, &mpath, &limit) == 0) {
 		add_memcg(&kv, &mpath, limit);
 		fl_buf_addstr(&c->memcg_path, mpath.data);

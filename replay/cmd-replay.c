@@ -202,6 +202,9 @@ static void print_group(const struct runrec *rr, size_t n, const struct fl_opstr
 		       (unsigned long long)info->reclaim_episodes);
 	if (info->io_split_pages)
 		printf("readahead requests of %u pages (the capture's mean)\n", info->io_split_pages);
+	if (info->autogroup == 1)
+		printf("captured with autogroup on: the kernel balanced the session's threads as one "
+		       "task group; the model schedules them one by one (replay/README.md)\n");
 	printf("wake-up latency on an idle CPU %llu ns (%s, %llu samples)\n",
 	       (unsigned long long)in->costs.wake_ns, info->wake_ns ? "measured" : "default",
 	       (unsigned long long)info->wake_samples);
@@ -522,10 +525,11 @@ static int run_model(const struct opts *o)
 		}
 		fl_buf_addstr(&json, "]");
 	} else {
-		printf("capture %lld: %llu faults and %llu writer ops in %zu threads, %llu VMAs "
-		       "added from fault rows\n", (long long)cap, (unsigned long long)info.faults,
-		       (unsigned long long)info.writer_ops, in.nthreads,
-		       (unsigned long long)info.vmas_added);
+		printf("capture %lld: %llu faults, %llu writer ops and %llu other mmap_lock rounds "
+		       "(execve's, untraced syscalls') in %zu threads, %llu VMAs added from fault "
+		       "rows\n", (long long)cap, (unsigned long long)info.faults,
+		       (unsigned long long)info.writer_ops, (unsigned long long)info.lock_rounds,
+		       in.nthreads, (unsigned long long)info.vmas_added);
 		for (int a = 0; a < narches; a++)
 			print_group(&rr[(size_t)a * npols], npols, &info, &in);
 		printf("stored as replay_run");

@@ -1618,7 +1618,8 @@ static void step(struct sim *s, struct thr *t)
 
 		/* ---- madvise under mmap_lock read or the VMA lock ---- */
 		case PH_R_LOCK:
-			if (s->rules.madv_vma_lock && !(s->pol & FL_POL_NO_VMA_LOCK) &&
+			if (op->kind == FL_OP_MADVISE && s->rules.madv_vma_lock &&
+			    !(s->pol & FL_POL_NO_VMA_LOCK) &&
 			    (op->arg == FL_MADV_DONTNEED || op->arg == FL_MADV_FREE)) {
 				struct fl_vma *v = fl_vma_lock_try_read(mm, t->addr, NULL);
 
@@ -1650,7 +1651,8 @@ static void step(struct sim *s, struct thr *t)
 		case PH_R_WORK: {
 			uint64_t c = op_cost(s, op, s->c.syscall_ns);
 
-			if (op->arg == FL_MADV_DONTNEED || op->arg == FL_MADV_FREE) {
+			if (op->kind == FL_OP_MADVISE &&
+			    (op->arg == FL_MADV_DONTNEED || op->arg == FL_MADV_FREE)) {
 				zap_ptes(s, t, t->addr, op->len);
 				if (!op->kcpu_ns)
 					c += (op->len >> s->page_shift) * s->c.zap_page_ns;
@@ -1747,6 +1749,11 @@ static void op_exec(struct sim *s, struct thr *t)
 			return;
 		}
 		t->phase = PH_W_LOCK;
+		return;
+	case FL_OP_LOCK:
+		/* a bare hold: a write lock with no VMA to lock, or a read lock (the madvise
+		 * read path with an advice that needs nothing else) */
+		t->phase = op->arg ? PH_W_LOCK : PH_R_LOCK;
 		return;
 	case FL_OP_MMAP:
 	case FL_OP_MUNMAP:

@@ -52,6 +52,9 @@ enum fl_op_kind {
 	FL_OP_BRK,
 	FL_OP_FORK,
 	FL_OP_EXIT,
+	FL_OP_LOCK,		/* mmap_lock taken by the kernel for no traced syscall or fault
+				   (execve's rounds on the new mm, ...): arg 1 write, 0 read;
+				   held kcpu_ns */
 	FL_OP__COUNT
 };
 

@@ -577,6 +577,15 @@ static void fault_op(struct ctx *c, const struct rawop *r, struct tstate *t, str
 	c->info->faults++;
 }
 
+/*
+ * The sys of a rawop made from a lock_wait row with no owner (owner_kind
+ * 'none'): an mmap_lock acquisition of no traced syscall or fault, as execve
+ * takes the new mm's lock to set it up (bprm_mm_init, setup_arg_pages, the
+ * ELF loader's mappings) or an untraced syscall does. Replayed as a bare hold
+ * (FL_OP_LOCK) so the model's acquisition counts and lock traffic include them.
+ */
+#define LOCK_ROUND "(lock)"
+
 static void writer_op(struct ctx *c, const struct rawop *r, struct tstate *t, struct proc *p)
 {
 	struct fl_op *op;
@@ -666,6 +675,12 @@ static void writer_op(struct ctx *c, const struct rawop *r, struct tstate *t, st
 	} else if (!strcmp(sys, "exit_group")) {
 		op->kind = FL_OP_EXIT;
 		op->kcpu_ns = 0;
+	} else if (!strcmp(sys, LOCK_ROUND)) {
+		op->kind = FL_OP_LOCK;
+		op->arg = r->a0 != 0;
+		op->kcpu_ns = r->hold ? r->hold : 1;	/* 0 would ask for the default */
+		c->info->lock_rounds++;
+		return;
 	} else {
 		c->in->threads[t->thread].nops--;	/* not an op the model plays */
 		return;
@@ -754,6 +769,25 @@ static void rawop_from_writer(sqlite3_stmt *st, struct rawop *r)
 	r->prio = sqlite3_column_type(st, 14) == SQLITE_NULL ? 120 : sqlite3_column_int(st, 14);
 	r->order = sqlite3_column_type(st, 15) == SQLITE_NULL ? r->ts :
 		   (uint64_t)sqlite3_column_int64(st, 15);
+}
+
+static void rawop_from_lock(sqlite3_stmt *st, struct rawop *r)
+{
+	uint64_t acq, rel;
+
+	memset(r, 0, sizeof(*r));
+	r->id = sqlite3_column_int64(st, 0);
+	r->tid = sqlite3_column_int(st, 1);
+	r->tgid = sqlite3_column_int(st, 2);
+	snprintf(r->sys, sizeof(r->sys), "%s", LOCK_ROUND);
+	r->a0 = sqlite3_column_int(st, 3);
+	r->ts = (uint64_t)sqlite3_column_int64(st, 4);
+	acq = (uint64_t)sqlite3_column_int64(st, 5);
+	rel = sqlite3_column_type(st, 6) == SQLITE_NULL ? acq : (uint64_t)sqlite3_column_int64(st, 6);
+	r->end = rel;
+	r->hold = rel > acq ? rel - acq : 0;
+	r->order = acq;
+	r->prio = sqlite3_column_type(st, 7) == SQLITE_NULL ? 120 : sqlite3_column_int(st, 7);
 }
 
 /* An mmap op's entry, to match it with its sys_enter event (flags, fd, offset). */
@@ -1110,6 +1144,17 @@ int fl_opstream_load(sqlite3 *db, int64_t capture_id, struct fl_model_input *in,
 	if (info->kver)
 		in->kver = info->kver;
 
+	info->autogroup = -1;
+	if (sqlite3_prepare_v2(db, "SELECT CAST(value AS INTEGER) FROM capture_kv WHERE capture = ? "
+			       "AND section = 'header' AND key = 'kernel.sched_autogroup_enabled'",
+			       -1, &st, NULL) != SQLITE_OK)
+		return sqlerr(&c, "autogroup");
+	sqlite3_bind_int64(st, 1, capture_id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		info->autogroup = sqlite3_column_int(st, 0) != 0;
+	sqlite3_finalize(st);
+	st = NULL;
+
 	if (load_maps(&c) < 0)
 		goto out;
 
@@ -1128,7 +1173,13 @@ int fl_opstream_load(sqlite3 *db, int64_t capture_id, struct fl_model_input *in,
 			"w.blocked_ns, coalesce(w.child, 0), t.prio, w.acquired_ns "
 			"FROM writer_op w "
 			"LEFT JOIN task t ON t.capture = w.capture AND t.tid = w.tid "
-			"WHERE w.capture = ? AND w.tgid IS NOT NULL") < 0)
+			"WHERE w.capture = ? AND w.tgid IS NOT NULL") < 0 ||
+	    load_rawops(db, &c, capture_id, "lock rounds", rawop_from_lock, &raw, &nraw, &capraw,
+			"SELECT l.id, l.tid, l.tgid, l.write, l.start_ns, l.acquired_ns, "
+			"l.released_ns, t.prio FROM lock_wait l "
+			"LEFT JOIN task t ON t.capture = l.capture AND t.tid = l.tid "
+			"WHERE l.capture = ? AND l.owner_kind = 'none' AND l.success = 1 AND "
+			"l.acquired_ns IS NOT NULL AND l.tgid IS NOT NULL") < 0)
 		goto out;
 	/* mmap flags / fd / offset from the sys_enter events (args 3..5) */
 	if (sqlite3_prepare_v2(db, "SELECT e.ts, e.tid, e.a3, e.a5 FROM event e JOIN sys_name s "

@@ -19,6 +19,7 @@ struct fl_opstream_info {
 	uint32_t cpus;
 	uint64_t memcg_limit_bytes;	/* 0 = none recorded */
 	uint64_t faults, writer_ops;	/* ops made from each */
+	uint64_t lock_rounds;		/* ... and from mmap_lock rounds no syscall or fault owns */
 	uint64_t faults_skipped;	/* unfinished or of tasks without a process */
 	uint64_t vmas_added;		/* VMAs the maps did not show, made from fault rows */
 	uint64_t io_samples;
@@ -44,6 +45,8 @@ struct fl_opstream_info {
 	uint64_t wake_ns;		/* ns: median wake-up -> running on an idle CPU (0: default) */
 	uint64_t wake_samples;		/* wake-ups it is the median of */
 	uint64_t span_ns;		/* first to last event */
+	int autogroup;			/* kernel.sched_autogroup_enabled at capture: 0, 1, or -1
+					 * not recorded (the model has no task groups) */
 };
 
 /* Fills in (fl_model_input_init first) from capture_id; -1 with err on failure. */

@@ -112,6 +112,15 @@ IFS='|' read -r nb nsc nrc bad <<<"$sh"
 if [ "${nb:-0}" -gt 0 ] && [ "$nsc" -ge "$nrc" ] && [ "$nrc" -gt 0 ] && [ "$bad" = 0 ]; then
 	ok "thrash: reclaim batches recorded ($nb batches, $nrc of $nsc folios scanned freed)"
 else not_ok "thrash: reclaim batches recorded" "batches/scanned/reclaimed/bad = $sh"; fi
+# the scheduler's task grouping (autogroup), which decides how the kernel spread the threads
+ag=$(sqlite3 "$TMP/a.db" "SELECT value FROM capture_kv WHERE section = 'header' AND
+	key = 'kernel.sched_autogroup_enabled'" 2>/dev/null)
+if [ ! -e /proc/sys/kernel/sched_autogroup_enabled ]; then
+	[ -z "$ag" ] && ok "thrash: no autogroup sysctl, none recorded" ||
+		not_ok "thrash: autogroup recorded" "recorded '$ag' without the sysctl"
+elif [ "$ag" = "$(cat /proc/sys/kernel/sched_autogroup_enabled)" ]; then
+	ok "thrash: autogroup recorded ($ag)"
+else not_ok "thrash: autogroup recorded" "header '$ag', sysctl $(cat /proc/sys/kernel/sched_autogroup_enabled)"; fi
 rm -f "$TMP"/thrash-*.dat
 cp "$TMP/a.db" "$TMP/b.db"
 
