@@ -688,7 +688,6 @@ static void close_window(struct sim *s, struct thr *t, bool missed)
 
 static void fault_drop(struct sim *s, struct thr *t);
 
-/* Inserts past cfg.strict (the swap cache, a charge that can never succeed). */
 /* n pages inserted in the page cache by t's current fault. */
 static void note_insert(struct sim *s, struct thr *t, size_t n)
 {
@@ -700,6 +699,7 @@ static void note_insert(struct sim *s, struct thr *t, size_t n)
 	t->f.ins_n += n;
 }
 
+/* Inserts past cfg.strict (the swap cache, a charge that can never succeed). */
 static struct fl_folio *pc_add_force(struct sim *s, uint32_t file, uint64_t index, bool locked)
 {
 	bool strict = s->pc.cfg.strict;

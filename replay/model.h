@@ -92,7 +92,8 @@ struct fl_op {
 	uint64_t kcpu_ns;	/* ns of kernel work under the op's lock (0: model default) */
 	uint64_t kcpu2_ns;	/* ns of work after munmap's downgrade (0: model default) */
 	uint32_t child_mm;	/* FORK: mm index of the child */
-	int64_t ref;		/* the capture row it came from (fault.id, writer_op.id), 0 none */
+	int64_t ref;		/* the capture row it came from (fault.id, writer_op.id, lock_wait.id
+				   for FL_OP_LOCK), 0 none */
 };
 
 struct fl_model_thread {
