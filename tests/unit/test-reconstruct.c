@@ -1081,6 +1081,23 @@ FL_TEST(recon_golden_anon_trylock)
 	recon_input_release(&in);
 }
 
+/* Golden case name ingested as a user's capture would be, and its op streams loaded into mi
+ * (initialised here, released by the caller). */
+static int case_opstream(const char *name, struct recon_input *in, struct recon_out *o,
+			 struct case_db *c, struct fl_model_input *mi, struct fl_opstream_info *info)
+{
+	struct fl_err err = { "" };
+
+	fl_model_input_init(mi);
+	if (run_case_ingested(name, in, o, c, NULL) < 0)
+		return -1;
+	if (fl_opstream_load(fl_db_sqlite(c->db), c->st.capture_id, mi, info, &err) < 0) {
+		CHECKF(0, "%s: opstream: %s", name, err.msg);
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * The op streams the model replays (replay/opstream.c) from the same capture,
  * ingested as a user's would be: 6002 starts at its fork (5 us after the
@@ -1092,19 +1109,13 @@ FL_TEST(recon_golden_opstream)
 {
 	struct recon_input in;
 	struct recon_out o;
-	struct fl_err err = { "" };
 	struct case_db c;
 	struct fl_model_input mi;
 	struct fl_opstream_info info;
 
-	fl_model_input_init(&mi);
-	if (run_case_ingested("opstream", &in, &o, &c, NULL) < 0)
+	if (case_opstream("opstream", &in, &o, &c, &mi, &info) < 0)
 		goto out;
 	CHECK_EQ_U64(o.nfaults, 3);
-	if (fl_opstream_load(fl_db_sqlite(c.db), c.st.capture_id, &mi, &info, &err) < 0) {
-		CHECKF(0, "opstream: %s", err.msg);
-		goto out;
-	}
 	{
 		const struct fl_model_thread *ch = NULL, *p = NULL;
 
@@ -1192,13 +1203,8 @@ FL_TEST(recon_golden_lock_rounds)
 	uint64_t holds[2][4] = { { 0 } };
 	size_t n[2] = { 0, 0 };
 
-	fl_model_input_init(&mi);
-	if (run_case_ingested("exec", &in, &o, &c, NULL) < 0)
+	if (case_opstream("exec", &in, &o, &c, &mi, &info) < 0)
 		goto out;
-	if (fl_opstream_load(fl_db_sqlite(c.db), c.st.capture_id, &mi, &info, &err) < 0) {
-		CHECKF(0, "opstream: %s", err.msg);
-		goto out;
-	}
 	for (size_t i = 0; i < mi.nthreads; i++) {
 		const struct fl_model_thread *t = &mi.threads[i];
 		size_t k = t->tid == 1001 ? 0 : 1;
