@@ -2021,6 +2021,8 @@ static void finish_run(struct sim *s, uint64_t seed)
 	o->charge_failed = s->pc.stats.charge_failed;
 	o->pc.inserted = s->pc.stats.added;
 	o->pc.evicted = s->pc.stats.evicted;
+	o->pc.reclaim_scanned = s->pc.stats.scanned;
+	o->pc.reclaim_freed = s->pc.stats.evicted;
 	fl_pc_activity_finish(&o->pc, s->win_pages, s->win_build_ns, s->nwin, s->read_done_ns,
 			      s->nread_done);
 }
@@ -2350,6 +2352,8 @@ void fl_pc_activity_foreach(const struct fl_pc_activity *a,
 {
 	fn(arg, "pages_inserted", (double)a->inserted);
 	fn(arg, "pages_evicted", (double)a->evicted);
+	fn(arg, "reclaim_scanned_per_freed", a->reclaim_freed ? (double)a->reclaim_scanned /
+							     (double)a->reclaim_freed : 0);
 	fn(arg, "fault_windows", (double)a->windows);
 	fn(arg, "fault_window_pages.p50", (double)a->window_pages_p50);
 	fn(arg, "fault_window_build_ms.p50", (double)a->window_build_ns_p50 / 1e6);

@@ -268,6 +268,9 @@ struct fl_retry_window {
 
 struct fl_pc_activity {
 	uint64_t inserted, evicted;
+	uint64_t reclaim_scanned, reclaim_freed;	/* folios reclaim looked at and freed (the
+						 * capture's mm_vmscan_lru_shrink_inactive
+						 * batches; 0 where none were traced) */
 	uint64_t windows;
 	uint64_t window_pages_p50;
 	uint64_t window_build_ns_p50;
@@ -278,7 +281,8 @@ struct fl_pc_activity {
  * build time of each window, and the read completion times (ns, any origin). */
 void fl_pc_activity_finish(struct fl_pc_activity *a, uint64_t *win_pages, uint64_t *win_build_ns,
 			   size_t nwin, uint64_t *read_done_ns, size_t nreads);
-/* Its fields as (name, value): "pages_inserted", ..., "read_idle_pct". */
+/* Its fields as (name, value): "pages_inserted", ..., "read_idle_pct". The folios scanned per
+ * page freed are 0 without reclaim. */
 void fl_pc_activity_foreach(const struct fl_pc_activity *a,
 			    void (*fn)(void *arg, const char *name, double value), void *arg);
 

@@ -1480,8 +1480,8 @@ int fl_opstream_pc_activity(sqlite3 *db, int64_t capture_id, struct fl_pc_activi
 			    struct fl_err *err)
 {
 	/* event.type (capture/decode.h): 8 FILEMAP_ADD, 9 FILEMAP_DELETE (a3: the folio's
-	 * order); of each, the last instance that holds it (a command-mode capture's extra
-	 * global one sees every task's) */
+	 * order), 25 SHRINK_INACTIVE (a0 nr_scanned, a1 nr_reclaimed); of each, the last
+	 * instance that holds it (a command-mode capture's extra global one sees every task's) */
 	static const char *const q_adds =
 		"SELECT tid, ts, min(coalesce(a3, 0), 20) FROM event WHERE id BETWEEN ?1 AND ?2 AND "
 		"type = 8 AND inst = (SELECT coalesce(max(inst), 0) FROM event WHERE id BETWEEN ?1 "
@@ -1490,6 +1490,10 @@ int fl_opstream_pc_activity(sqlite3 *db, int64_t capture_id, struct fl_pc_activi
 		"SELECT coalesce(sum(1 << min(coalesce(a3, 0), 20)), 0) FROM event WHERE id BETWEEN "
 		"?1 AND ?2 AND type = 9 AND inst = (SELECT coalesce(max(inst), 0) FROM event WHERE "
 		"id BETWEEN ?1 AND ?2 AND type = 9)";
+	static const char *const q_shrink =
+		"SELECT coalesce(sum(a0), 0), coalesce(sum(a1), 0) FROM event WHERE id BETWEEN ?1 AND "
+		"?2 AND type = 25 AND inst = (SELECT coalesce(max(inst), 0) FROM event WHERE id "
+		"BETWEEN ?1 AND ?2 AND type = 25)";
 	static const char *const q_faults =
 		"SELECT tid, start_ns, end_ns FROM fault WHERE capture = ?1 AND major = 1 AND "
 		"vma_kind = 'file' AND tgid IS NOT NULL AND unfinished = 0";
@@ -1536,6 +1540,17 @@ int fl_opstream_pc_activity(sqlite3 *db, int64_t capture_id, struct fl_pc_activi
 		goto sqlfail;
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		a->evicted = (uint64_t)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW)
+		goto sqlfail;
+
+	what = "reclaim batches";
+	if (prep(db, q_shrink, first_id, last_id, &st) < 0)
+		goto sqlfail;
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		a->reclaim_scanned = (uint64_t)sqlite3_column_int64(st, 0);
+		a->reclaim_freed = (uint64_t)sqlite3_column_int64(st, 1);
+	}
 	sqlite3_finalize(st);
 	if (rc != SQLITE_ROW)
 		goto sqlfail;

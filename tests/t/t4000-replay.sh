@@ -212,7 +212,8 @@ want=$(sqlite3 "$TMP/a.db" "SELECT coalesce(sum(1 << min(coalesce(a3, 0), 20)), 
 if py "
 import json
 p = json.load(open('$TMP/val.json'))['validate']['page_cache']
-for k in ('pages_inserted', 'pages_evicted', 'fault_windows', 'fault_window_pages.p50',
+for k in ('pages_inserted', 'pages_evicted', 'reclaim_scanned_per_freed', 'fault_windows',
+          'fault_window_pages.p50',
           'fault_window_build_ms.p50', 'read_idle_pct'):
     print('    %s: capture %.1f model %.1f' % (k, p[k]['capture'], p[k]['model']))
 assert p['pages_inserted']['capture'] == $want, (p['pages_inserted'], $want)

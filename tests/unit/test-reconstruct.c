@@ -1140,6 +1140,15 @@ FL_TEST(recon_golden_opstream)
 	CHECK_EQ_U64(info.ra_inferred_pages, 256);
 	CHECK_EQ_U64(info.reclaim_scanned, 1000);
 	CHECK_EQ_U64(info.reclaim_scan_ns, 30);
+	{
+		/* --validate's page-cache block: the batches' 1,000 folios scanned, 32 freed */
+		struct fl_pc_activity a;
+		struct fl_err err = { "" };
+
+		CHECK(fl_opstream_pc_activity(fl_db_sqlite(c.db), c.st.capture_id, &a, &err) == 0);
+		CHECK_EQ_U64(a.reclaim_scanned, 1000);
+		CHECK_EQ_U64(a.reclaim_freed, 32);
+	}
 	CHECK_EQ_U64(mi.costs.reclaim_scan_ns, 30);
 out:
 	fl_model_input_release(&mi);
@@ -1171,6 +1180,8 @@ FL_TEST(recon_golden_pc_activity)
 	}
 	CHECK_EQ_U64(a.inserted, 17);
 	CHECK_EQ_U64(a.evicted, 16);
+	CHECK_EQ_U64(a.reclaim_scanned, 0);	/* no reclaim batches in this case */
+	CHECK_EQ_U64(a.reclaim_freed, 0);
 	CHECK_EQ_U64(a.windows, 1);
 	CHECK_EQ_U64(a.window_pages_p50, 17);
 	CHECK_EQ_U64(a.window_build_ns_p50, 400400);

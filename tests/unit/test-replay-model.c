@@ -317,6 +317,8 @@ FL_TEST(replay_mmap_miss_stops_read_around)
 		CHECK_EQ_U64(r1.pc.window_build_ns_p50, 0);
 		CHECK_EQ_U64(r1.pc.inserted, 64 * 32);
 		CHECK_EQ_U64(r1.pc.evicted, r1.evictions);
+		CHECK_EQ_U64(r1.pc.reclaim_scanned, r1.reclaim_scanned);
+		CHECK(r1.pc.reclaim_scanned >= r1.pc.reclaim_freed && r1.pc.reclaim_freed > 0);
 		CHECK(r1.pc.read_ticks >= 1 && r1.pc.read_idle_ticks < r1.pc.read_ticks);
 		fl_model_run_release(&r1);
 	}
