@@ -102,11 +102,11 @@ static inline uint64_t fl_get_le64(const uint8_t *p)
 
 /* CRC-32 (IEEE, as zlib) and a 64-bit content hash (FNV-1a on 64-bit words). */
 uint32_t fl_crc32(uint32_t crc, const void *p, size_t n);
+uint64_t fl_hash64(uint64_t h, const void *p, size_t n);
+#define FL_HASH64_INIT 0xcbf29ce484222325ULL
 
 /* qsort comparison of uint64_t values, ascending. */
 int fl_cmp_u64(const void *a, const void *b);
-uint64_t fl_hash64(uint64_t h, const void *p, size_t n);
-#define FL_HASH64_INIT 0xcbf29ce484222325ULL
 
 /* Monotonic time in ns for progress and benchmarks (never used by the model). */
 uint64_t fl_now_ns(void);

@@ -295,13 +295,7 @@ static uint32_t affine_put(struct fl_cpu *cpu, uint32_t tid, uint64_t now, uint6
 
 bool fl_cpu_idle_and_queued(const struct fl_cpu *cpu)
 {
-	bool idle = false;
-
-	if (!cpu->affine || !cpu->rq_n)
-		return false;
-	for (uint32_t k = 0; k < cpu->ncpus; k++)
-		idle |= cpu->cur[k] == FL_TID_NONE;
-	return idle;
+	return cpu->affine && cpu->rq_n && cpu->busy < cpu->ncpus;
 }
 
 /*

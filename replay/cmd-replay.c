@@ -289,51 +289,51 @@ static void validate_row(struct fl_buf *json, bool *first, const char *name, dou
 		printf("%-28s %14s %14s %+9.1f%%\n", name, x, y, 100 * rel);
 }
 
-static void print_validate(const struct fl_metrics *cap, const struct runrec *rr,
+/*
+ * A validate block: the capture's values a beside the model's b, name by name,
+ * under header (text), or as a JSON object; the histograms' bins only in JSON.
+ */
+static void validate_block(const struct namedv *a, const struct namedv *b, const char *header,
 			   struct fl_buf *json)
 {
-	struct namedv a = { 0 }, b = { 0 };
 	bool first = true;
 
-	fl_metrics_foreach(cap, collect, &a);
-	fl_metrics_foreach(&rr->m, collect, &b);
 	if (!json)
-		printf("\nvalidate: the capture (reconstructed) against mainline on the model\n"
-		       "%-28s %14s %14s %10s\n", "metric", "capture", "model", "rel.err");
+		printf("\n%s\n%-28s %14s %14s %10s\n", header, "metric", "capture", "model",
+		       "rel.err");
 	else
 		fl_buf_addstr(json, "{");
-	for (size_t i = 0; i < a.n; i++) {
-		if (!json && strstr(a.a[i].name, "_hist."))
+	for (size_t i = 0; i < a->n; i++) {
+		if (!json && strstr(a->a[i].name, "_hist."))
 			continue;
-		validate_row(json, &first, a.a[i].name, a.a[i].v, get(&b, a.a[i].name),
-			     !strcmp(a.a[i].name, "path_unknown") ||
-			     !strcmp(a.a[i].name, "anomalies"));
+		validate_row(json, &first, a->a[i].name, a->a[i].v, get(b, a->a[i].name),
+			     !strcmp(a->a[i].name, "path_unknown") ||
+			     !strcmp(a->a[i].name, "anomalies"));
 	}
 	if (json)
 		fl_buf_addstr(json, "}");
-	free(a.a);
-	free(b.a);
 }
 
-/* The page-cache block of --validate (struct fl_pc_activity). */
-static void print_validate_pc(const struct fl_pc_activity *cap, const struct fl_pc_activity *run,
-			      struct fl_buf *json)
+/* --validate: the DESIGN.md metrics, then the page-cache block (struct fl_pc_activity). */
+static void print_validate(const struct fl_metrics *cap, const struct fl_pc_activity *cap_pc,
+			   const struct runrec *rr, struct fl_buf *json)
 {
 	struct namedv a = { 0 }, b = { 0 };
-	bool first = true;
+	char header[160];
 
-	fl_pc_activity_foreach(cap, collect, &a);
-	fl_pc_activity_foreach(run, collect, &b);
-	if (!json)
-		printf("\npage cache (faults that inserted pages; ticks of %llu ms from the first "
-		       "read completion to the last in which none completed)\n",
-		       (unsigned long long)(FL_PC_TICK_NS / 1000000));
-	else
-		fl_buf_addstr(json, "{");
-	for (size_t i = 0; i < a.n; i++)
-		validate_row(json, &first, a.a[i].name, a.a[i].v, get(&b, a.a[i].name), false);
+	fl_metrics_foreach(cap, collect, &a);
+	fl_metrics_foreach(&rr->m, collect, &b);
+	validate_block(&a, &b, "validate: the capture (reconstructed) against mainline on the model",
+		       json);
+	a.n = b.n = 0;
+	fl_pc_activity_foreach(cap_pc, collect, &a);
+	fl_pc_activity_foreach(&rr->r.pc, collect, &b);
+	snprintf(header, sizeof(header), "page cache (faults that inserted pages; ticks of %llu ms "
+		 "from the first read completion to the last in which none completed)",
+		 (unsigned long long)(FL_PC_TICK_NS / 1000000));
 	if (json)
-		fl_buf_addstr(json, "}");
+		fl_buf_addstr(json, ", \"page_cache\": ");
+	validate_block(&a, &b, header, json);
 	free(a.a);
 	free(b.a);
 }
@@ -563,13 +563,10 @@ static int run_model(const struct opts *o)
 		if (json.len) {
 			fl_buf_addf(&json, ", \"validate\": {\"run\": %lld, \"metrics\": ",
 				    (long long)v.id);
-			print_validate(&capm, &v, &json);
-			fl_buf_addstr(&json, ", \"page_cache\": ");
-			print_validate_pc(&cap_pc, &v.r.pc, &json);
+			print_validate(&capm, &cap_pc, &v, &json);
 			fl_buf_addstr(&json, "}");
 		} else {
-			print_validate(&capm, &v, NULL);
-			print_validate_pc(&cap_pc, &v.r.pc, NULL);
+			print_validate(&capm, &cap_pc, &v, NULL);
 		}
 		fl_model_run_release(&v.r);
 	}

@@ -228,8 +228,8 @@ struct ptemap {
 struct sim {
 	const struct fl_model_input *in;
 	/* page-cache activity samples (finish_run makes out->pc of them) */
-	uint64_t *win_pages, *win_build_ns, *read_done_ns;
-	size_t nwin, capwin, nread_done, capread_done;
+	uint64_t *win_pages, *win_build_ns;
+	size_t nwin, capwin;
 	uint32_t pol;
 	struct fl_fault_rules rules;
 	const struct fl_arch *arch;
@@ -595,11 +595,7 @@ static void io_done(struct sim *s, uint32_t r)
 	struct ioreq *q = &s->req[r];
 	uint64_t tag, done;
 
-	if (s->nread_done == s->capread_done) {
-		s->capread_done = s->capread_done ? 2 * s->capread_done : 256;
-		s->read_done_ns = fl_realloc(s->read_done_ns, s->capread_done * sizeof(uint64_t));
-	}
-	s->read_done_ns[s->nread_done++] = s->now;
+	fl_pc_activity_read(&s->out->pc, s->now);
 	for (size_t i = 0; i < q->n; i++)
 		fl_pagecache_read_done(&s->pc, q->f[i], true, s->now);
 	q->n = 0;
@@ -2015,16 +2011,13 @@ static void finish_run(struct sim *s, uint64_t seed)
 	o->makespan_ns = s->last_end;
 	o->anomalies += s->pc.stats.anomalies + s->cpu.stats.anomalies + s->io.stats.anomalies +
 			s->q.past_pushes;
-	o->evictions = s->pc.stats.evicted;
-	o->reclaim_scanned = s->pc.stats.scanned;
 	o->cpu_wait_ns = s->cpu.stats.wait_total_ns;
 	o->charge_failed = s->pc.stats.charge_failed;
 	o->pc.inserted = s->pc.stats.added;
 	o->pc.evicted = s->pc.stats.evicted;
 	o->pc.reclaim_scanned = s->pc.stats.scanned;
 	o->pc.reclaim_freed = s->pc.stats.evicted;
-	fl_pc_activity_finish(&o->pc, s->win_pages, s->win_build_ns, s->nwin, s->read_done_ns,
-			      s->nread_done);
+	fl_pc_activity_finish(&o->pc, s->win_pages, s->win_build_ns, s->nwin);
 }
 
 int fl_model_run(const struct fl_model_input *in, uint32_t policy, uint64_t seed,
@@ -2259,7 +2252,6 @@ out_mm:
 	free(s.memwait);
 	free(s.win_pages);
 	free(s.win_build_ns);
-	free(s.read_done_ns);
 	free(s.ras);
 	free(s.pte.k);
 	free(s.pte.v);
@@ -2303,8 +2295,8 @@ void fl_model_extras_foreach(const struct fl_model_run *r,
 	fn(arg, "model.vma_write_wait_us", (double)r->vma_write_wait_ns / 1000.0);
 	fn(arg, "model.mmap_write_wait_us", (double)r->mmap_write_wait_ns / 1000.0);
 	fn(arg, "model.vma_lock_fail", (double)r->vma_lock_fail);
-	fn(arg, "model.evictions", (double)r->evictions);
-	fn(arg, "model.reclaim_scanned", (double)r->reclaim_scanned);
+	fn(arg, "model.evictions", (double)r->pc.evicted);
+	fn(arg, "model.reclaim_scanned", (double)r->pc.reclaim_scanned);
 	fn(arg, "model.reclaim_cpu_us", (double)r->reclaim_cpu_ns / 1000.0);
 	fn(arg, "model.pagecache_hits", (double)r->pc_hits);
 	fn(arg, "model.pagecache_misses", (double)r->pc_misses);
@@ -2324,27 +2316,26 @@ static uint64_t median_u64(uint64_t *v, size_t n)
 	return v[n / 2];
 }
 
-void fl_pc_activity_finish(struct fl_pc_activity *a, uint64_t *win_pages, uint64_t *win_build_ns,
-			   size_t nwin, uint64_t *read_done_ns, size_t nreads)
+void fl_pc_activity_read(struct fl_pc_activity *a, uint64_t done_ns)
 {
-	uint64_t prev;
+	uint64_t k = done_ns / FL_PC_TICK_NS;
 
+	if (!a->read_ticks) {
+		a->read_ticks = 1;
+		a->read_last_tick = k;
+	} else if (k > a->read_last_tick) {
+		a->read_idle_ticks += k - a->read_last_tick - 1;
+		a->read_ticks += k - a->read_last_tick;
+		a->read_last_tick = k;
+	}
+}
+
+void fl_pc_activity_finish(struct fl_pc_activity *a, uint64_t *win_pages, uint64_t *win_build_ns,
+			   size_t nwin)
+{
 	a->windows = nwin;
 	a->window_pages_p50 = median_u64(win_pages, nwin);
 	a->window_build_ns_p50 = median_u64(win_build_ns, nwin);
-	a->read_ticks = a->read_idle_ticks = 0;
-	if (!nreads)
-		return;
-	qsort(read_done_ns, nreads, sizeof(*read_done_ns), fl_cmp_u64);
-	prev = read_done_ns[0] / FL_PC_TICK_NS;
-	a->read_ticks = read_done_ns[nreads - 1] / FL_PC_TICK_NS - prev + 1;
-	for (size_t i = 1; i < nreads; i++) {
-		uint64_t k = read_done_ns[i] / FL_PC_TICK_NS;
-
-		if (k > prev + 1)
-			a->read_idle_ticks += k - prev - 1;
-		prev = k;
-	}
 }
 
 void fl_pc_activity_foreach(const struct fl_pc_activity *a,

@@ -275,12 +275,15 @@ struct fl_pc_activity {
 	uint64_t window_pages_p50;
 	uint64_t window_build_ns_p50;
 	uint64_t read_ticks, read_idle_ticks;
+	uint64_t read_last_tick;		/* fl_pc_activity_read's place */
 };
 
-/* Fills the window and tick fields of a from raw samples (sorted in place): the pages and the
- * build time of each window, and the read completion times (ns, any origin). */
+/* A read completed at done_ns (any origin; not before the previous call's). */
+void fl_pc_activity_read(struct fl_pc_activity *a, uint64_t done_ns);
+/* Fills the window fields of a from the pages and the build time of each window (sorted in
+ * place). */
 void fl_pc_activity_finish(struct fl_pc_activity *a, uint64_t *win_pages, uint64_t *win_build_ns,
-			   size_t nwin, uint64_t *read_done_ns, size_t nreads);
+			   size_t nwin);
 /* Its fields as (name, value): "pages_inserted", ..., "read_idle_pct". The folios scanned per
  * page freed are 0 without reclaim. */
 void fl_pc_activity_foreach(const struct fl_pc_activity *a,
@@ -311,8 +314,8 @@ struct fl_model_run {
 	uint64_t vma_write_wait_ns;	/* ns writers spent in those */
 	uint64_t mmap_write_wait_ns;	/* ns writers queued for mmap_lock write */
 	uint64_t vma_lock_fail;		/* lock_vma_under_rcu failures */
-	uint64_t evictions, pc_hits, pc_misses, io_requests;
-	uint64_t reclaim_scanned;	/* folios reclaim looked at */
+	uint64_t pc_hits, pc_misses, io_requests;	/* (evictions and the folios reclaim
+							 * looked at: pc) */
 	uint64_t cpu_wait_ns;		/* ns threads spent runnable without a CPU */
 	uint64_t memcg_waits;		/* faults that slept for room in the memory cgroup */
 	uint64_t reclaim_cpu_ns;	/* CPU readahead's charges spent reclaiming */

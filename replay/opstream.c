@@ -1460,6 +1460,24 @@ static int prep(sqlite3 *db, const char *q, int64_t p1, int64_t p2, sqlite3_stmt
 	return 0;
 }
 
+/* One row of q (bound as prep binds it): its first column in *v0 and, with v1, its second. No
+ * row leaves them as they are. 0, or -1 on an SQLite error. */
+static int one_row(sqlite3 *db, const char *q, int64_t p1, int64_t p2, int64_t *v0, int64_t *v1)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (prep(db, q, p1, p2, &st) < 0)
+		return -1;
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*v0 = sqlite3_column_int64(st, 0);
+		if (v1)
+			*v1 = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
 /* Index of the first add of tid at or after ts in adds[n] (sorted by tid, ts). */
 static size_t first_add(const struct tsadd *adds, size_t n, int32_t tid, uint64_t ts)
 {
@@ -1499,24 +1517,19 @@ int fl_opstream_pc_activity(sqlite3 *db, int64_t capture_id, struct fl_pc_activi
 		"vma_kind = 'file' AND tgid IS NOT NULL AND unfinished = 0";
 	static const char *const q_reads =
 		"SELECT complete_ns FROM io WHERE capture = ?1 AND complete_ns IS NOT NULL AND "
-		"rwbs LIKE '%R%'";
+		"rwbs LIKE '%R%' ORDER BY complete_ns";
 	struct tsadd *adds = NULL;
-	uint64_t *wp = NULL, *wb = NULL, *rd = NULL;
-	size_t nadds = 0, capadds = 0, nw = 0, capw = 0, nrd = 0, caprd = 0;
-	int64_t first_id = 0, last_id = -1;
+	uint64_t *wp = NULL, *wb = NULL;
+	size_t nadds = 0, capadds = 0, nw = 0, capw = 0;
+	int64_t first_id = 0, last_id = -1, v[2] = { 0, 0 };
 	sqlite3_stmt *st = NULL;
 	const char *what = "capture";
 	int rc, ret = -1;
 
 	memset(a, 0, sizeof(*a));
-	if (prep(db, "SELECT coalesce(event_first_id, 0), coalesce(event_last_id, -1) FROM "
-		 "capture WHERE id = ?1", capture_id, 0, &st) < 0)
+	if (one_row(db, "SELECT coalesce(event_first_id, 0), coalesce(event_last_id, -1) FROM "
+		    "capture WHERE id = ?1", capture_id, 0, &first_id, &last_id) < 0)
 		goto sqlfail;
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		first_id = sqlite3_column_int64(st, 0);
-		last_id = sqlite3_column_int64(st, 1);
-	}
-	sqlite3_finalize(st);
 
 	what = "page-cache insertions";
 	if (prep(db, q_adds, first_id, last_id, &st) < 0)
@@ -1536,24 +1549,14 @@ int fl_opstream_pc_activity(sqlite3 *db, int64_t capture_id, struct fl_pc_activi
 		goto sqlfail;
 
 	what = "page-cache deletions";
-	if (prep(db, q_dels, first_id, last_id, &st) < 0)
+	if (one_row(db, q_dels, first_id, last_id, &v[0], NULL) < 0)
 		goto sqlfail;
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		a->evicted = (uint64_t)sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_ROW)
-		goto sqlfail;
-
+	a->evicted = (uint64_t)v[0];
 	what = "reclaim batches";
-	if (prep(db, q_shrink, first_id, last_id, &st) < 0)
+	if (one_row(db, q_shrink, first_id, last_id, &v[0], &v[1]) < 0)
 		goto sqlfail;
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		a->reclaim_scanned = (uint64_t)sqlite3_column_int64(st, 0);
-		a->reclaim_freed = (uint64_t)sqlite3_column_int64(st, 1);
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_ROW)
-		goto sqlfail;
+	a->reclaim_scanned = (uint64_t)v[0];
+	a->reclaim_freed = (uint64_t)v[1];
 
 	what = "major faults";
 	if (prep(db, q_faults, capture_id, 0, &st) < 0)
@@ -1584,17 +1587,12 @@ int fl_opstream_pc_activity(sqlite3 *db, int64_t capture_id, struct fl_pc_activi
 	what = "block reads";
 	if (prep(db, q_reads, capture_id, 0, &st) < 0)
 		goto sqlfail;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (nrd == caprd) {
-			caprd = caprd ? 2 * caprd : 256;
-			rd = fl_realloc(rd, caprd * sizeof(*rd));
-		}
-		rd[nrd++] = (uint64_t)sqlite3_column_int64(st, 0);
-	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		fl_pc_activity_read(a, (uint64_t)sqlite3_column_int64(st, 0));
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
 		goto sqlfail;
-	fl_pc_activity_finish(a, wp, wb, nw, rd, nrd);
+	fl_pc_activity_finish(a, wp, wb, nw);
 	ret = 0;
 	goto out;
 sqlfail:
@@ -1604,6 +1602,5 @@ out:
 	free(adds);
 	free(wp);
 	free(wb);
-	free(rd);
 	return ret;
 }

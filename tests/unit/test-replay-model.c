@@ -8,6 +8,7 @@
  */
 #include "tests/unit/test.h"
 
+#include <math.h>
 #include <stdlib.h>
 
 #include "arch/kver.h"
@@ -293,6 +294,28 @@ static void strided(struct fl_model_input *in, int rounds)
 	}
 }
 
+struct named {
+	const char *name;
+	double v;
+};
+
+static void find_extra(void *arg, const char *name, double v)
+{
+	struct named *n = arg;
+
+	if (!strcmp(name, n->name))
+		n->v = v;
+}
+
+/* A run's extra called name (fl_model_extras_foreach), NAN if there is none. */
+static double extra(const struct fl_model_run *r, const char *name)
+{
+	struct named n = { name, NAN };
+
+	fl_model_extras_foreach(r, find_extra, &n);
+	return n.v;
+}
+
 /*
  * do_sync_mmap_readahead's MMAP_LOTSAMISS: the first round's misses are
  * answered by read-around and its pages, mapped by fault-around on the retry,
@@ -309,15 +332,16 @@ FL_TEST(replay_mmap_miss_stops_read_around)
 	strided(&in, 1);
 	if (run(&in, "mainline", &r1, &m) == 0) {
 		CHECK_EQ_U64(r1.pc_misses, 64);
-		CHECK(r1.evictions >= 64 * 32 - 256 - 64);	/* read-around all along */
+		CHECK(r1.pc.evicted >= 64 * 32 - 256 - 64);	/* read-around all along */
 		/* --validate's page-cache block: each miss a window of 32 new pages, inserted
 		 * in one chunk (no time between its first and last insertion) */
 		CHECK_EQ_U64(r1.pc.windows, 64);
 		CHECK_EQ_U64(r1.pc.window_pages_p50, 32);
 		CHECK_EQ_U64(r1.pc.window_build_ns_p50, 0);
 		CHECK_EQ_U64(r1.pc.inserted, 64 * 32);
-		CHECK_EQ_U64(r1.pc.evicted, r1.evictions);
-		CHECK_EQ_U64(r1.pc.reclaim_scanned, r1.reclaim_scanned);
+		/* the run's extras report the same counts (model.evictions, model.reclaim_scanned) */
+		CHECK(extra(&r1, "model.evictions") == (double)r1.pc.evicted);
+		CHECK(extra(&r1, "model.reclaim_scanned") == (double)r1.pc.reclaim_scanned);
 		CHECK(r1.pc.reclaim_scanned >= r1.pc.reclaim_freed && r1.pc.reclaim_freed > 0);
 		CHECK(r1.pc.read_ticks >= 1 && r1.pc.read_idle_ticks < r1.pc.read_ticks);
 		fl_model_run_release(&r1);
@@ -332,8 +356,8 @@ FL_TEST(replay_mmap_miss_stops_read_around)
 		 * some later touches are mapped by fault-around without a miss.
 		 */
 		CHECK(r6.pc_misses >= 64 + 101);
-		CHECK(r6.evictions > (64 + 95) * 32 - 256);
-		CHECK(r6.evictions < (64 + 105) * 32 + 6 * 64);
+		CHECK(r6.pc.evicted > (64 + 95) * 32 - 256);
+		CHECK(r6.pc.evicted < (64 + 105) * 32 + 6 * 64);
 		CHECK_EQ_U64(m.retry_drop, r6.pc_misses);	/* page_not_uptodate still drops */
 		fl_model_run_release(&r6);
 	}
@@ -348,20 +372,22 @@ FL_TEST(replay_mmap_miss_stops_read_around)
 FL_TEST(replay_pc_activity_medians_and_ticks)
 {
 	uint64_t pages[] = { 5, 1, 9 }, build[] = { 3, 1, 2 };
-	uint64_t reads[] = { 71000000, 5000000, 0, 36000000, 35000000 };
-	struct fl_pc_activity a = { .inserted = 15 };
+	uint64_t reads[] = { 0, 5000000, 35000000, 36000000, 71000000 };
+	struct fl_pc_activity a = { .inserted = 15 }, none = { 0 };
 
-	fl_pc_activity_finish(&a, pages, build, 3, reads, 5);
+	for (size_t i = 0; i < 5; i++)
+		fl_pc_activity_read(&a, reads[i]);
+	fl_pc_activity_finish(&a, pages, build, 3);
 	CHECK_EQ_U64(a.windows, 3);
 	CHECK_EQ_U64(a.window_pages_p50, 5);
 	CHECK_EQ_U64(a.window_build_ns_p50, 2);
 	CHECK_EQ_U64(a.read_ticks, 8);
 	CHECK_EQ_U64(a.read_idle_ticks, 5);
 	CHECK_EQ_U64(a.inserted, 15);
-	fl_pc_activity_finish(&a, NULL, NULL, 0, NULL, 0);
-	CHECK_EQ_U64(a.windows, 0);
-	CHECK_EQ_U64(a.read_ticks, 0);
-	CHECK_EQ_U64(a.read_idle_ticks, 0);
+	fl_pc_activity_finish(&none, NULL, NULL, 0);
+	CHECK_EQ_U64(none.windows, 0);
+	CHECK_EQ_U64(none.read_ticks, 0);
+	CHECK_EQ_U64(none.read_idle_ticks, 0);
 }
 
 /* The capture's uncontended acquisition cost is added to every reported wait and
