@@ -23,10 +23,14 @@
  *       rwsem_try_write_lock right after queueing).
  *   W2  with cfg.writer_spin the writer first spins: on a reader-owned lock for
  *       (20 + min(readers, 30)) / 2 µs (rwsem_rspin_threshold, 10..25 µs), on a
- *       write-owned lock for cfg.spin_on_writer_ns. A spinner takes the lock the
- *       instant it is freed (before the queue is woken) unless HANDOFF is set;
- *       a spin on readers that times out marks the lock non-spinnable for
- *       writers until the next writer acquires it. Then it queues.
+ *       write-owned lock while the owner runs on a CPU (rwsem_spin_on_owner:
+ *       cfg.owner_on_cpu when the spin starts, fl_rwsem_owner_off_cpu when the
+ *       owner leaves its CPU), at most cfg.spin_on_writer_ns; when the owner
+ *       downgrades, the spin goes on as a spin on readers (the reader threshold
+ *       from then). A spinner takes the lock the instant it is freed (before
+ *       the queue is woken) unless HANDOFF is set; a spin on readers that times
+ *       out marks the lock non-spinnable for writers until the next writer
+ *       acquires it. Then it queues.
  *   Wake on release (rwsem_mark_wake): when the last holder leaves and nobody
  *       spins: a writer at the head is woken only (WOKEN, it must still take
  *       the lock when it runs); a reader at the head gets the lock together
@@ -80,6 +84,7 @@ int fl_wait_hist_bin(uint64_t ns)
 
 void fl_rwsem_cfg_default(struct fl_rwsem_cfg *cfg)
 {
+	memset(cfg, 0, sizeof(*cfg));
 	cfg->writer_spin = true;
 	cfg->spin_on_writer_ns = 0;
 	cfg->handoff_timeout_ns = FL_RWSEM_WAIT_TIMEOUT_NS;
@@ -480,6 +485,14 @@ enum fl_rwsem_res fl_rwsem_down_write_trylock(struct fl_rwsem *sem, struct fl_rw
 	return trylock_failed(sem, w, true, now);
 }
 
+/* rwsem_rspin_threshold: how long a writer spins on readers, (20 + min(readers, 30)) / 2 µs. */
+static uint64_t rspin_threshold(const struct fl_rwsem *sem)
+{
+	uint32_t r = sem->readers > 30 ? 30 : sem->readers;
+
+	return (20 + (uint64_t)r) * 1000 / 2;
+}
+
 enum fl_rwsem_res fl_rwsem_down_write(struct fl_rwsem *sem, struct fl_rwsem_waiter *w,
 				      uint64_t now, uint64_t tag)
 {
@@ -500,11 +513,11 @@ enum fl_rwsem_res fl_rwsem_down_write(struct fl_rwsem *sem, struct fl_rwsem_wait
 	/* W2: optimistic spin */
 	if (sem->cfg.writer_spin && !sem->handoff) {
 		if (sem->owner) {
-			window = sem->cfg.spin_on_writer_ns;
+			if (!sem->cfg.owner_on_cpu ||
+			    sem->cfg.owner_on_cpu(sem->cfg.owner_arg, sem->owner->tid))
+				window = sem->cfg.spin_on_writer_ns;
 		} else if (sem->readers && !sem->wr_nonspinnable) {
-			uint32_t r = sem->readers > 30 ? 30 : sem->readers;
-
-			window = (20 + (uint64_t)r) * 1000 / 2;
+			window = rspin_threshold(sem);
 		}
 	}
 	if (window) {
@@ -538,6 +551,20 @@ enum fl_rwsem_res fl_rwsem_spin_end(struct fl_rwsem *sem, struct fl_rwsem_waiter
 		sem->wr_nonspinnable = true;	/* gave up on readers */
 	enqueue(sem, w, now);
 	return FL_RWSEM_QUEUED;
+}
+
+size_t fl_rwsem_owner_off_cpu(struct fl_rwsem *sem, uint64_t now)
+{
+	size_t n = 0;
+
+	if (!sem->owner)
+		return 0;
+	for (struct fl_rwsem_waiter *s = sem->spin_head; s; s = s->next) {
+		if (s->spin_until > now)
+			s->spin_until = now;
+		n++;
+	}
+	return n;
 }
 
 enum fl_rwsem_res fl_rwsem_write_wakeup(struct fl_rwsem *sem, struct fl_rwsem_waiter *w,
@@ -608,6 +635,10 @@ void fl_rwsem_downgrade(struct fl_rwsem *sem, struct fl_rwsem_waiter *w, uint64_
 	/* mmap_write_downgrade emits acquire_returned(w=0) with no start: a read hold, no wait */
 	rec_begin(sem, w, false, FL_ACQ_DOWNGRADE, now, tag);
 	grant(sem, w, now);
+	/* rwsem_optimistic_spin: a spinner that finds OWNER_READER spins to the threshold */
+	for (struct fl_rwsem_waiter *s = sem->spin_head; s; s = s->next)
+		if (s->spin_until > now + rspin_threshold(sem))
+			s->spin_until = now + rspin_threshold(sem);
 	if (sem->qhead && !sem->qhead->write)
 		wake_readers(sem, now);
 }

@@ -107,9 +107,13 @@ struct fl_lock_stats {
 
 struct fl_rwsem_cfg {
 	bool writer_spin;		/* W2 optimistic spin before queueing */
-	uint64_t spin_on_writer_ns;	/* ns a writer spins on a write-owned lock; 0 = queue at
-					   once (the kernel spins while the owner runs on a CPU,
-					   which the engine does not know) */
+	uint64_t spin_on_writer_ns;	/* ns a writer spins at most on a write-owned lock, while
+					   owner_on_cpu says the owner runs; 0 = queue at once */
+	/* Whether thread tid runs on a CPU now (rwsem_can_spin_on_owner's owner_on_cpu);
+	 * NULL: always. The caller reports an owner leaving its CPU with
+	 * fl_rwsem_owner_off_cpu. */
+	bool (*owner_on_cpu)(void *arg, uint32_t tid);
+	void *owner_arg;
 	uint64_t handoff_timeout_ns;	/* ns: RWSEM_WAIT_TIMEOUT; 0 disables handoff */
 	bool record;			/* keep a struct fl_lock_acq per attempt */
 };
@@ -172,12 +176,20 @@ enum fl_rwsem_res fl_rwsem_down_write_trylock(struct fl_rwsem *sem, struct fl_rw
 /* A spinning writer's window ended: ACQUIRED (lock was free), QUEUED, or its current state
  * (ACQUIRED if it already took the lock; call it for stale timeouts safely). */
 enum fl_rwsem_res fl_rwsem_spin_end(struct fl_rwsem *sem, struct fl_rwsem_waiter *w, uint64_t now);
+/*
+ * The write owner left its CPU (it sleeps or was preempted): the writers spinning on it
+ * stop (rwsem_spin_on_owner returns OWNER_NONSPINNABLE) and queue at their spin end,
+ * which becomes now. Returns how many; the caller re-arms their spin ends (spin_until).
+ */
+size_t fl_rwsem_owner_off_cpu(struct fl_rwsem *sem, uint64_t now);
 /* A WOKEN writer runs: takes the lock (ACQUIRED) or sleeps again (QUEUED), maybe sets HANDOFF. */
 enum fl_rwsem_res fl_rwsem_write_wakeup(struct fl_rwsem *sem, struct fl_rwsem_waiter *w,
 					uint64_t now);
 void fl_rwsem_up_read(struct fl_rwsem *sem, struct fl_rwsem_waiter *w, uint64_t now);
 void fl_rwsem_up_write(struct fl_rwsem *sem, struct fl_rwsem_waiter *w, uint64_t now);
-/* downgrade_write: w keeps a read hold; queued readers at the head join it. */
+/* downgrade_write: w keeps a read hold; queued readers at the head join it. Writers
+ * spinning on w now spin on a reader-owned lock: their spin ends at most the reader
+ * threshold from now (spin_until may move earlier: the caller re-arms it). */
 void fl_rwsem_downgrade(struct fl_rwsem *sem, struct fl_rwsem_waiter *w, uint64_t now);
 /* A queued/spinning/woken waiter gives up (fatal signal in a killable wait). */
 void fl_rwsem_cancel(struct fl_rwsem *sem, struct fl_rwsem_waiter *w, uint64_t now);

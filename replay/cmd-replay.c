@@ -200,6 +200,10 @@ static void print_group(const struct runrec *rr, size_t n, const struct fl_opstr
 		       "cheapest tenth of %llu episodes' CPU per page freed)\n",
 		       (unsigned long long)in->costs.reclaim_scan_ns,
 		       (unsigned long long)info->reclaim_episodes);
+	if (info->anon_prep_ns)
+		printf("first anonymous write faults trylock mmap_lock for the anon_vma %llu ns in "
+		       "(measured: median of %llu)\n", (unsigned long long)info->anon_prep_ns,
+		       (unsigned long long)info->anon_prep_samples);
 	if (info->io_split_pages)
 		printf("readahead requests of %u pages (the capture's mean)\n", info->io_split_pages);
 	if (info->autogroup == 1)

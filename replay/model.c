@@ -80,6 +80,13 @@ _Static_assert(FL_MVMA_READ == FL_VMA_READ && FL_MVMA_WRITE == FL_VMA_WRITE &&
 #define FOREIGN_MAX (1u << 22)		/* pages of files cached before the run (16 GiB) */
 /* sysctl_sched_migration_cost (kernel/sched/fair.c): a thread that ran within it is cache hot */
 #define MIGRATION_COST_NS 500000ULL
+/*
+ * The longest a writer spins on a write owner that stays on its CPU. The kernel
+ * has no bound (rwsem_spin_on_owner stops when the owner leaves its CPU, the
+ * lock changes hands or the spinner must reschedule); this keeps the spin-end
+ * events of the model near its present.
+ */
+#define SPIN_ON_WRITER_MAX_NS 1000000ULL
 
 enum ev_kind { EV_START, EV_RUN, EV_BURST, EV_SLEEP, EV_SPIN, EV_VMA_SPIN, EV_IO_DONE, EV_TICK };
 
@@ -183,6 +190,7 @@ struct thr {
 		enum lock_kind lock;
 		struct fl_vma *vma;	/* VMA read-locked (LK_VMA) or looked up (LK_MMAP) */
 		bool tried, fpin, major, major_this, vma_tried, after_drop;
+		bool anon_paid;		/* this attempt burned anon_prep_ns already */
 		bool in_retry_vma;	/* the current VMA attempt is a retry_vma */
 		bool fell_vma_locked;	/* this retry's VMA attempt found a writer */
 		struct fl_folio *folio;	/* pinned folio (reference held) */
@@ -321,6 +329,25 @@ static void push_self(struct sim *s, struct thr *t, uint64_t at, enum ev_kind k)
 	fl_evq_push(&s->q, at, k, t->idx, t->gen);
 }
 
+/* The writers spinning on mm's mmap_lock check their spin ends again (spin_until moved). */
+static void respin(struct sim *s, struct mmst *ms)
+{
+	for (struct fl_rwsem_waiter *w = ms->mm.mmap_lock.spin_head; w; w = w->next) {
+		struct thr *x = &s->t[w->tid];
+
+		x->gen++;
+		push_self(s, x, w->spin_until, EV_SPIN);
+	}
+}
+
+/* rwsem_can_spin_on_owner's owner_on_cpu(), for the mmap_lock's writers (fl_rwsem_cfg). */
+static bool thr_on_cpu(void *arg, uint32_t tid)
+{
+	const struct sim *s = arg;
+
+	return tid < s->nt && s->t[tid].on_cpu;
+}
+
 /* Wake-up latency on an idle CPU: uniform in [wake_ns / 2, 3 * wake_ns / 2] (seeded). */
 static uint64_t wake_latency(struct sim *s)
 {
@@ -439,6 +466,9 @@ static void block(struct sim *s, struct thr *t)
 	if (!t->on_cpu)
 		return;
 	t->on_cpu = false;
+	/* a write owner off its CPU: the writers spinning on it queue (rwsem_spin_on_owner) */
+	if (t->w.state == FL_RWS_HOLD_WRITE && fl_rwsem_owner_off_cpu(&t->ms->mm.mmap_lock, s->now))
+		respin(s, t->ms);
 	v_leave(s, t);
 	t->vrt += s->now - t->cpu_since;
 	t->lag = lag_clamp(s, (int64_t)avg_vrt(s, t) - (int64_t)t->vrt);
@@ -1159,12 +1189,27 @@ static void step(struct sim *s, struct thr *t)
 			bool write = op->flags & FL_OPF_WRITE;
 			bool file = (v->flags & FL_VMA_FILE) && !(v->flags & FL_VMA_SHMEM);
 
-			t->f.rec.attempts++;
-			t->f.fpin = false;
-			t->f.major_this = false;
-			t->f.vma_tried = false;
+			bool resumed = t->f.anon_paid;
+
+			t->f.anon_paid = false;
+			if (!resumed) {
+				t->f.rec.attempts++;
+				t->f.fpin = false;
+				t->f.major_this = false;
+				t->f.vma_tried = false;
+			}
 			if (write && !(v->flags & FL_VMA_SHARED) && !(v->flags & FL_VMA_HAS_ANON_VMA) &&
 			    (!file || write)) {
+				/*
+				 * do_anonymous_page allocates the page table before
+				 * vmf_anon_prepare (mm/memory.c): the fault's first attempt
+				 * trylocks that far into the fault (anon_prep_ns, measured)
+				 */
+				if (!resumed && t->f.rec.attempts == 1 && s->c.anon_prep_ns) {
+					t->f.anon_paid = true;
+					burn(s, t, s->c.anon_prep_ns, PH_F_ATTEMPT);
+					return;
+				}
 				/* vmf_anon_prepare (§6.3) */
 				if (under_vma) {
 					r = fl_rwsem_down_read_trylock(&mm->mmap_lock, &t->w, s->now,
@@ -1596,6 +1641,7 @@ static void step(struct sim *s, struct thr *t)
 
 				fl_mm_write_downgrade(mm, &t->w, s->now);
 				drain_rwsem(s, t->ms);
+				respin(s, t->ms);	/* now spinning on a reader */
 				burn(s, t, zap, PH_W_ZAPPED);
 				return;
 			}
@@ -2089,6 +2135,10 @@ int fl_model_run(const struct fl_model_input *in, uint32_t policy, uint64_t seed
 	s.req_free = UINT32_MAX;
 
 	fl_rwsem_cfg_default(&rc);
+	/* W2 (§3): writers spin on a write owner while it runs on a CPU */
+	rc.spin_on_writer_ns = SPIN_ON_WRITER_MAX_NS;
+	rc.owner_on_cpu = thr_on_cpu;
+	rc.owner_arg = &s;
 	s.mms = fl_calloc(in->nmm ? in->nmm : 1, sizeof(*s.mms));
 	for (uint32_t k = 0; k < in->nmm; k++) {
 		fl_mm_init(&s.mms[k].mm, s.rules.impl, &rc);

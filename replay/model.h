@@ -136,6 +136,9 @@ struct fl_model_vma {
 struct fl_model_costs {
 	uint64_t fault_ns;		/* CPU of one handle_mm_fault that maps a page */
 	uint64_t filemap_ns;		/* CPU of a filemap_fault attempt (lookup, locks) */
+	uint64_t anon_prep_ns;		/* CPU of a first anonymous write fault before
+					   __vmf_anon_prepare (lock_vma_under_rcu, the page
+					   table's allocation); 0 = none */
 	uint64_t map_page_ns;		/* CPU per page mapped by fault-around */
 	uint64_t ra_page_ns;		/* CPU per page allocated and inserted by readahead */
 	uint64_t reclaim_page_ns;	/* CPU per page the inserting task reclaims (memcg

@@ -1094,6 +1094,35 @@ static int cached_files(struct ctx *c, int64_t first_id, int64_t last_id)
 	return 0;
 }
 
+/* Prepares q and binds ?1 = p1 and, if q has it, ?2 = p2. */
+static int prep(sqlite3 *db, const char *q, int64_t p1, int64_t p2, sqlite3_stmt **st)
+{
+	if (sqlite3_prepare_v2(db, q, -1, st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(*st, 1, p1);
+	if (sqlite3_bind_parameter_count(*st) >= 2)
+		sqlite3_bind_int64(*st, 2, p2);
+	return 0;
+}
+
+/* One row of q (bound as prep binds it): its first column in *v0 and, with v1, its second. No
+ * row leaves them as they are. 0, or -1 on an SQLite error. */
+static int one_row(sqlite3 *db, const char *q, int64_t p1, int64_t p2, int64_t *v0, int64_t *v1)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (prep(db, q, p1, p2, &st) < 0)
+		return -1;
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*v0 = sqlite3_column_int64(st, 0);
+		if (v1)
+			*v1 = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
 int fl_opstream_load(sqlite3 *db, int64_t capture_id, struct fl_model_input *in,
 		     struct fl_opstream_info *info, struct fl_err *err)
 {
@@ -1331,6 +1360,45 @@ int fl_opstream_load(sqlite3 *db, int64_t capture_id, struct fl_model_input *in,
 	}
 
 	/*
+	 * Where in a first write fault on an anonymous VMA __vmf_anon_prepare
+	 * trylocks mmap_lock: do_anonymous_page allocates the page table first
+	 * (pte_alloc, mm/memory.c), after lock_vma_under_rcu. The median time
+	 * from the fault's entry to that trylock, over the faults under the VMA
+	 * lock whose trylock succeeded (3-3.5 us on this VM: more than the rest
+	 * of the fault). Where it falls decides which of another thread's write
+	 * holds the trylock meets.
+	 */
+	{
+		static const char q[] =
+			"SELECT %s FROM lock_wait l JOIN fault f ON f.capture = l.capture AND "
+			"f.id = l.owner_id WHERE l.capture = ?1 AND l.owner_kind = 'fault' AND "
+			"l.trylock = 1 AND l.success = 1 AND l.write = 0 AND f.anon_prepare = 1 "
+			"AND f.path = 'vma' AND l.start_ns >= f.start_ns %s";
+		char qn[512], qm[512];
+		int64_t n = 0, m = 0;
+
+		snprintf(qn, sizeof(qn), q, "count(*)", "");
+		if (one_row(db, qn, capture_id, 0, &n, NULL) < 0) {
+			sqlerr(&c, "anon_vma trylocks");
+			goto out;
+		}
+		if (n >= CALIB_MIN) {
+			char tail[64];
+
+			snprintf(tail, sizeof(tail), "ORDER BY 1 LIMIT 1 OFFSET %lld",
+				 (long long)(n - 1) / 2);
+			snprintf(qm, sizeof(qm), q, "l.start_ns - f.start_ns", tail);
+			if (one_row(db, qm, capture_id, 0, &m, NULL) < 0) {
+				sqlerr(&c, "anon_vma trylocks");
+				goto out;
+			}
+			in->costs.anon_prep_ns = (uint64_t)m;
+			info->anon_prep_ns = (uint64_t)m;
+			info->anon_prep_samples = (uint64_t)n;
+		}
+	}
+
+	/*
 	 * The readahead window the model uses: the most frequent size of the block
 	 * reads of 8 pages or more, rounded to a power of two (readahead submits a
 	 * request per window). The device's read_ahead_kb, which newer captures
@@ -1448,35 +1516,6 @@ struct tsadd {
 	uint64_t ts;
 	uint64_t pages;		/* 1 << the folio's order */
 };
-
-/* Prepares q and binds ?1 = p1 and, if q has it, ?2 = p2. */
-static int prep(sqlite3 *db, const char *q, int64_t p1, int64_t p2, sqlite3_stmt **st)
-{
-	if (sqlite3_prepare_v2(db, q, -1, st, NULL) != SQLITE_OK)
-		return -1;
-	sqlite3_bind_int64(*st, 1, p1);
-	if (sqlite3_bind_parameter_count(*st) >= 2)
-		sqlite3_bind_int64(*st, 2, p2);
-	return 0;
-}
-
-/* One row of q (bound as prep binds it): its first column in *v0 and, with v1, its second. No
- * row leaves them as they are. 0, or -1 on an SQLite error. */
-static int one_row(sqlite3 *db, const char *q, int64_t p1, int64_t p2, int64_t *v0, int64_t *v1)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	if (prep(db, q, p1, p2, &st) < 0)
-		return -1;
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		*v0 = sqlite3_column_int64(st, 0);
-		if (v1)
-			*v1 = sqlite3_column_int64(st, 1);
-	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
-}
 
 /* Index of the first add of tid at or after ts in adds[n] (sorted by tid, ts). */
 static size_t first_add(const struct tsadd *adds, size_t n, int32_t tid, uint64_t ts)

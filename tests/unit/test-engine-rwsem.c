@@ -306,6 +306,77 @@ FL_TEST(engine_rwsem_writer_spin)
 	fl_rwsem_release(&sem);
 }
 
+/* Which threads run, for owner_on_cpu: bit tid of *arg. */
+static bool on_cpu_mask(void *arg, uint32_t tid)
+{
+	return (*(const uint32_t *)arg >> tid) & 1;
+}
+
+/*
+ * W2 on a write owner: a writer spins while the owner runs (rwsem_can_spin_on_owner,
+ * rwsem_spin_on_owner), not when it is off its CPU; an owner leaving its CPU ends the spin,
+ * and a downgrade turns it into a spin on readers (the reader threshold from then on).
+ */
+FL_TEST(engine_rwsem_writer_spins_on_running_owner)
+{
+	struct fl_rwsem sem;
+	struct fl_rwsem_cfg cfg;
+	struct fl_rwsem_waiter o, w, r;
+	uint32_t running = 1u << 1, tids[4];
+	int st[4];
+
+	fl_rwsem_cfg_default(&cfg);
+	cfg.spin_on_writer_ns = 1000 * US;
+	cfg.owner_on_cpu = on_cpu_mask;
+	cfg.owner_arg = &running;
+	fl_rwsem_init(&sem, &cfg);
+	fl_rwsem_waiter_init(&o, 1, 120);
+	fl_rwsem_waiter_init(&w, 2, 120);
+	fl_rwsem_waiter_init(&r, 3, 120);
+
+	/* the owner runs: spin (no WAITERS bit), take the lock the instant it is free */
+	CHECK(fl_rwsem_down_write(&sem, &o, 0, 0) == FL_RWSEM_ACQUIRED);
+	CHECK(fl_rwsem_down_write(&sem, &w, 1 * US, 0) == FL_RWSEM_SPINNING);
+	CHECK_EQ_U64(w.spin_until, 1001 * US);
+	CHECK_EQ_U64(sem.nq, 0);
+	CHECK(fl_rwsem_down_read_trylock(&sem, &r, 2 * US, 0) == FL_RWSEM_FAILED);
+	fl_rwsem_up_write(&sem, &o, 3 * US);
+	CHECK_EQ_U64(woken(&sem, tids, st, 4), 1);
+	CHECK(tids[0] == 2 && st[0] == FL_RWS_HOLD_WRITE);
+	CHECK(fl_rwsem_spin_end(&sem, &w, w.spin_until) == FL_RWSEM_ACQUIRED);
+	/* the owner (now 2) is off its CPU: the next writer queues at once */
+	running = 0;
+	CHECK(fl_rwsem_down_write(&sem, &o, 4 * US, 0) == FL_RWSEM_QUEUED);
+	CHECK_EQ_U64(sem.nq, 1);
+	fl_rwsem_up_write(&sem, &w, 5 * US);
+	CHECK_EQ_U64(woken(&sem, tids, st, 4), 1);
+	CHECK(fl_rwsem_write_wakeup(&sem, &o, 6 * US) == FL_RWSEM_ACQUIRED);
+
+	/* spinning on a running owner that then sleeps: the spin ends now, and it queues */
+	running = 1u << 1;
+	CHECK(fl_rwsem_down_write(&sem, &w, 7 * US, 0) == FL_RWSEM_SPINNING);
+	CHECK_EQ_U64(fl_rwsem_owner_off_cpu(&sem, 9 * US), 1);
+	CHECK_EQ_U64(w.spin_until, 9 * US);
+	CHECK(fl_rwsem_spin_end(&sem, &w, 9 * US) == FL_RWSEM_QUEUED);
+	CHECK(!sem.wr_nonspinnable);	/* not a spin on readers that timed out */
+	CHECK_EQ_U64(fl_rwsem_owner_off_cpu(&sem, 10 * US), 0);
+	fl_rwsem_up_write(&sem, &o, 11 * US);
+	CHECK_EQ_U64(woken(&sem, tids, st, 4), 1);
+	CHECK(fl_rwsem_write_wakeup(&sem, &w, 12 * US) == FL_RWSEM_ACQUIRED);
+
+	/* a downgrade: the spinner now spins on one reader, (20 + 1) / 2 µs from then */
+	running = 1u << 2;
+	CHECK(fl_rwsem_down_write(&sem, &o, 13 * US, 0) == FL_RWSEM_SPINNING);
+	fl_rwsem_downgrade(&sem, &w, 20 * US);
+	CHECK_EQ_U64(o.spin_until, 20 * US + 10500);
+	fl_rwsem_up_read(&sem, &w, 25 * US);
+	CHECK_EQ_U64(woken(&sem, tids, st, 4), 1);
+	CHECK(tids[0] == 1 && st[0] == FL_RWS_HOLD_WRITE);
+	CHECK_EQ_U64(sem.stats.spins, 3);
+	CHECK_EQ_U64(sem.stats.spin_wins, 2);
+	fl_rwsem_release(&sem);
+}
+
 /* Downgrade: the writer becomes a reader and the readers queued at the head join it. */
 FL_TEST(engine_rwsem_downgrade)
 {

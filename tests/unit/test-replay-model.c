@@ -392,6 +392,69 @@ FL_TEST(replay_pc_activity_medians_and_ticks)
 
 /* The capture's uncontended acquisition cost is added to every reported wait and
  * changes nothing else. */
+/*
+ * Where a first anonymous write fault trylocks mmap_lock: thread 1 maps a fresh
+ * region (write hold 0..3 µs) and writes to it at 3 µs; thread 2's mprotect of
+ * its own VMA takes the write lock at 4 µs for 5 µs. With the trylock at the
+ * fault's entry (anon_prep_ns 0) it comes before the mprotect and succeeds; with
+ * it 2 µs in (do_anonymous_page's page-table allocation first) it meets the
+ * held lock and the fault retries under mmap_lock.
+ */
+static void anon_prepare_race(struct fl_model_input *in, uint64_t anon_prep_ns)
+{
+	struct fl_model_thread *t;
+	struct fl_op *o;
+
+	fl_model_input_init(in);
+	in->costs.wake_ns = 0;
+	in->costs.anon_prep_ns = anon_prep_ns;
+	fl_model_add_vma(in, 0, 0x400000, 0x400000 + 16 * 4096, FL_MVMA_READ | FL_MVMA_WRITE, 0,
+			 0);
+	t = fl_model_add_thread(in, 1, 0);
+	o = fl_model_add_op(t);
+	o->kind = FL_OP_MMAP;
+	o->addr = 0x10000000;
+	o->len = 8 * 4096;
+	o->arg = FL_MVMA_READ | FL_MVMA_WRITE;
+	o->kcpu_ns = 3000;
+	o = fl_model_add_op(t);
+	o->kind = FL_OP_FAULT;
+	o->addr = 0x10000000;
+	o->flags = FL_OPF_WRITE;
+	t = fl_model_add_thread(in, 2, 0);
+	t->start_ns = 4000;
+	o = fl_model_add_op(t);
+	o->kind = FL_OP_MPROTECT;
+	o->addr = 0x400000;
+	o->len = 4 * 4096;
+	o->arg = FL_MVMA_READ;
+	o->kcpu_ns = 5000;
+}
+
+FL_TEST(replay_anon_prepare_trylock_position)
+{
+	struct fl_model_input in;
+	struct fl_model_run r;
+	struct fl_metrics m;
+
+	anon_prepare_race(&in, 0);
+	if (!run(&in, "mainline", &r, &m)) {
+		CHECK(m.path_vma == 1 && m.path_vma_retry_mmap == 0);
+		CHECK(r.faults[0].attempts == 1);
+		fl_model_run_release(&r);
+	}
+	fl_model_input_release(&in);
+	anon_prepare_race(&in, 2000);
+	if (!run(&in, "mainline", &r, &m)) {
+		CHECK(m.path_vma == 0 && m.path_vma_retry_mmap == 1);
+		CHECK(r.faults[0].attempts == 2 && m.mmap_read_acq == 1);
+		/* it waited for the mprotect (4..9 µs) from its trylock at 5 µs */
+		CHECK(r.faults[0].mmap_wait_ns >= 3500 && r.faults[0].mmap_wait_ns <= 4500);
+		fl_model_run_release(&r);
+	}
+	fl_model_input_release(&in);
+}
+
 FL_TEST(replay_acq_cost_added_to_waits)
 {
 	struct fl_model_input in;
