@@ -209,9 +209,13 @@ static void print_group(const struct runrec *rr, size_t n, const struct fl_opstr
 	if (info->autogroup == 1)
 		printf("captured with autogroup on: the kernel balanced the session's threads as one "
 		       "task group; the model schedules them one by one (replay/README.md)\n");
-	printf("wake-up latency on an idle CPU %llu ns (%s, %llu samples)\n",
+	printf("wake-up latency on an idle CPU %llu ns (%s, %llu %ssamples)\n",
 	       (unsigned long long)in->costs.wake_ns, info->wake_ns ? "measured" : "default",
-	       (unsigned long long)info->wake_samples);
+	       (unsigned long long)info->wake_samples, info->wake_local ? "local " : "");
+	if (info->wake_remote_ns)
+		printf("  woken from another CPU %llu ns (measured, %llu samples: lock releases, "
+		       "I/O completions)\n", (unsigned long long)info->wake_remote_ns,
+		       (unsigned long long)info->wake_remote_samples);
 	if (in->wake_affine)
 		printf("wake-ups: on the previous CPU, %u per mille to an idle one (%llu of %llu "
 		       "wake-ups onto a busy CPU moved)\n", in->wake_idle_permille,

@@ -348,10 +348,16 @@ static bool thr_on_cpu(void *arg, uint32_t tid)
 	return tid < s->nt && s->t[tid].on_cpu;
 }
 
-/* Wake-up latency on an idle CPU: uniform in [wake_ns / 2, 3 * wake_ns / 2] (seeded). */
-static uint64_t wake_latency(struct sim *s)
+/*
+ * Wake-up latency on an idle CPU: uniform in [mean / 2, 3 * mean / 2] (seeded), the
+ * mean wake_ns, or wake_remote_ns when the waker is another CPU (it must interrupt
+ * the idle one: on this VM twice as long).
+ */
+static uint64_t wake_latency(struct sim *s, bool remote)
 {
-	return s->c.wake_ns / 2 + fl_rng_below(&s->rng, s->c.wake_ns + 1);
+	uint64_t mean = remote && s->c.wake_remote_ns ? s->c.wake_remote_ns : s->c.wake_ns;
+
+	return mean / 2 + fl_rng_below(&s->rng, mean + 1);
 }
 
 /*
@@ -428,7 +434,7 @@ static void tick_arm(struct sim *s)
  * six reclaiming threads). Picking the least virtual runtime first is
  * EEVDF's earliest eligible deadline when every slice is the same.
  */
-static void make_runnable(struct sim *s, struct thr *t, bool woke)
+static void make_runnable(struct sim *s, struct thr *t, bool woke, bool remote)
 {
 	t->t_wake = s->now;
 	if (t->on_cpu) {			/* a spinner: already running */
@@ -447,14 +453,15 @@ static void make_runnable(struct sim *s, struct thr *t, bool woke)
 	}
 	v_enter(s, t);
 	if (fl_cpu_get_key(&s->cpu, t->idx, s->now, t->vrt))
-		push_self(s, t, s->now + wake_latency(s), EV_RUN);
+		push_self(s, t, s->now + wake_latency(s, remote), EV_RUN);
 	else
 		tick_arm(s);
 }
 
+/* Woken by another thread or an interrupt elsewhere: a lock released, an I/O done. */
 static void wake(struct sim *s, struct thr *t)
 {
-	make_runnable(s, t, true);
+	make_runnable(s, t, true, true);
 }
 
 /* The thread stops running (sleeps or ends); its CPU goes to the next runnable thread. */
@@ -2233,7 +2240,7 @@ int fl_model_run(const struct fl_model_input *in, uint32_t policy, uint64_t seed
 
 				if (others_wait(&s, t)) {	/* slice over and others wait */
 					block(&s, t);
-					make_runnable(&s, t, false);
+					make_runnable(&s, t, false, false);
 					break;
 				}
 				chunk = t->burst_left < s.c.slice_ns ? t->burst_left : s.c.slice_ns;
@@ -2247,7 +2254,7 @@ int fl_model_run(const struct fl_model_input *in, uint32_t policy, uint64_t seed
 				 * need_resched and the next cond_resched (reclaim calls it
 				 * per folio; PREEMPT_NONE here) gives the CPU away */
 				block(&s, t);
-				make_runnable(&s, t, false);
+				make_runnable(&s, t, false, false);
 				break;
 			}
 			step(&s, t);
@@ -2255,7 +2262,7 @@ int fl_model_run(const struct fl_model_input *in, uint32_t policy, uint64_t seed
 		case EV_SLEEP:
 			if (ev.arg != t->gen)
 				break;
-			wake(&s, t);
+			make_runnable(&s, t, true, false);	/* its timer, on its CPU */
 			break;
 		case EV_SPIN:
 		case EV_VMA_SPIN:
@@ -2272,7 +2279,7 @@ int fl_model_run(const struct fl_model_input *in, uint32_t policy, uint64_t seed
 			/* the kicked CPU leaves idle to balance, then runs what it pulled */
 			s.tick_at = 0;
 			while ((tid = fl_cpu_idle_pull(&s.cpu, s.now, NULL)) != FL_TID_NONE)
-				push_self(&s, &s.t[tid], s.now + wake_latency(&s), EV_RUN);
+				push_self(&s, &s.t[tid], s.now + wake_latency(&s, true), EV_RUN);
 			tick_arm(&s);
 			break;
 		}

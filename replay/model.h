@@ -151,6 +151,9 @@ struct fl_model_costs {
 	uint64_t fork_page_ns;		/* fork: per page of a VMA that needs copying */
 	uint64_t wake_ns;		/* mean latency from a wake-up to running on an idle CPU;
 					   drawn uniformly in [wake_ns / 2, 3 * wake_ns / 2] */
+	uint64_t wake_remote_ns;	/* the same for a thread woken by another CPU (a lock
+					   release, an I/O completion): the idle CPU must be sent
+					   an interrupt; 0 = wake_ns. A timer's wake-up is local. */
 	uint64_t slice_ns;		/* time slice of CPU-bound threads */
 	uint64_t io_ns;			/* I/O latency when the input has no samples */
 	uint64_t acq_read_ns;		/* start_locking -> acquire_returned of an uncontended

@@ -44,6 +44,9 @@ struct fl_opstream_info {
 	uint64_t wake_moved;		/* ... of them placed on another CPU (target_cpu) */
 	uint64_t wake_ns;		/* ns: median wake-up -> running on an idle CPU (0: default) */
 	uint64_t wake_samples;		/* wake-ups it is the median of */
+	bool wake_local;		/* ... all woken by the target CPU itself */
+	uint64_t wake_remote_ns;	/* ns: the same, woken from another CPU (0: too few) */
+	uint64_t wake_remote_samples;
 	uint64_t anon_prep_ns;		/* ns: median fault entry -> __vmf_anon_prepare's trylock
 					   (0: too few) */
 	uint64_t anon_prep_samples;	/* trylocks it is the median of */
