@@ -51,3 +51,28 @@ for k, bound in (('path_vma', 0.25), ('mmap_read_acq', 0.25), ('mmap_write_acq',
 assert vs[0]['path_vma_retry_mmap']['capture'] >= 100, 'too few fresh-region retries to compare'
 assert not bad, bad
 "
+
+# The mmap_lock wait percentiles within the issue's factor of two (median of the three seeds).
+# The read p99 is the fresh-region faults whose anon_vma trylock met a held write lock and whose
+# blocking read then waited for it and for the wake-up from the writer's CPU: 15-31 us captured.
+# It was 0.45-0.5 us before writers spun on a running owner, the trylock came where
+# do_anonymous_page puts it and remote wake-ups took their measured latency (0.75-0.79x after,
+# on three captures).
+py_check "--validate (median of 3 seeds): mmap_lock wait p50/p99 within a factor of 2" "
+import json, statistics
+vs = [json.load(open(f))['validate']['metrics']
+      for f in ('$TMP/val.json', '$TMP/val2.json', '$TMP/val3.json')]
+bad = []
+for k in ('mmap_read_wait_us.p50', 'mmap_read_wait_us.p99', 'mmap_write_wait_us.p50',
+          'mmap_write_wait_us.p99'):
+    c = vs[0][k]['capture']
+    ms = [v[k]['model'] for v in vs]
+    m = statistics.median(ms)
+    r = m / c if c else (1.0 if m < 1 else float('inf'))
+    print('    %-26s capture %8.2f model %8.2f us (seeds %s) ratio %.2f' %
+          (k, c, m, ' '.join('%.2f' % x for x in ms), r))
+    if not 0.5 <= r <= 2.0:
+        bad.append(k)
+assert vs[0]['mmap_read_wait_us.p99']['capture'] >= 5, 'no slow reads captured to compare'
+assert not bad, bad
+"
