@@ -22,6 +22,24 @@ grep -q "^wake-ups: on the previous CPU" "$TMP/text" &&
 	ok "wake-ups on the busy previous CPU measured ($(grep '^wake-ups' "$TMP/text"))" ||
 	not_ok "wake-up placement" "$(grep '^wake' "$TMP/text"; tail -2 "$TMP/err")"
 
+# ... and the costs the session-6 rules take from it: where the first write fault of a fresh
+# region trylocks for its anon_vma (after the page-table allocation: 3-5 us here), and the
+# wake-up latencies of timer wake-ups (local) and of wake-ups from the other CPU (remote:
+# lock releases; ~2x the local one on this VM, the idle vCPU must be sent an IPI).
+py_check "anon_vma trylock position and local/remote wake-up latencies measured" "
+import re
+t = open('$TMP/text').read()
+ap = re.search(r'anon_vma (\d+) ns in \(measured: median of (\d+)\)', t)
+lo = re.search(r'wake-up latency on an idle CPU (\d+) ns \(measured, (\d+) local samples\)', t)
+re_ = re.search(r'woken from another CPU (\d+) ns \(measured, (\d+) samples', t)
+assert ap and lo and re_, 'not measured: ' + ' / '.join(l for l in t.splitlines() if 'anon_vma' in l or 'wake' in l)
+ap_ns, lo_ns, re_ns = int(ap.group(1)), int(lo.group(1)), int(re_.group(1))
+print('    anon_vma trylock %d ns in (%s faults); wake-ups local %d ns (%s), remote %d ns (%s)' %
+      (ap_ns, ap.group(2), lo_ns, lo.group(2), re_ns, re_.group(2)))
+assert 500 <= ap_ns <= 50000, 'anon_vma trylock position out of range'
+assert int(ap.group(2)) >= 1000, 'too few anon_vma trylocks'
+"
+
 # The model's runs on such a capture are path dependent: which threads share a CPU decides how
 # often their loops overlap, and a seed (the wake-up latency draws) now and then sends a run into
 # a mostly serialised course (t43 runs: seeds 1-4 gave 574, 944, 852, 822 against 1038). So the
