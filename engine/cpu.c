@@ -26,8 +26,9 @@
  * sysctl_sched_migration_cost ago), or, hot or not, from a CPU where two or
  * more wait (the imbalance the periodic balancer would fix). The periodic
  * balancer itself is approximated at wake-ups: a thread whose busy home CPU
- * is home to at least two more recently active threads (ran within 10 ms)
- * than another CPU moves its home there (stats.rehomed). And at a busy CPU's
+ * already has a thread waiting and is home to at least two more recently
+ * active threads (ran within 10 ms) than another CPU moves its home there
+ * (stats.rehomed). And at a busy CPU's
  * tick an idle CPU pulls a waiting thread that is not cache hot (the nohz
  * idle balance, fl_cpu_idle_pull; the caller keeps the ticks).
  * Invariant: a thread is queued only on a busy CPU; rq_n counts all queued.
@@ -40,6 +41,7 @@
  */
 #include "engine/cpu.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,6 +57,8 @@ void fl_cpu_release(struct fl_cpu *cpu)
 	free(cpu->rq_t);
 	free(cpu->rq_key);
 	free(cpu->cur);
+	free(cpu->util);
+	cpu->util = NULL;
 	free(cpu->qhead);
 	free(cpu->qtail);
 	free(cpu->thr);
@@ -75,6 +79,7 @@ void fl_cpu_set_affine(struct fl_cpu *cpu, uint64_t migrate_ns, uint32_t idle_pe
 	cpu->idle_permille = idle_permille > 1000 ? 1000 : idle_permille;
 	fl_rng_init(&cpu->rng, seed);
 	cpu->cur = fl_malloc(cpu->ncpus * sizeof(*cpu->cur));
+	cpu->util = fl_calloc(cpu->ncpus, sizeof(*cpu->util));
 	cpu->qhead = fl_malloc(cpu->ncpus * sizeof(*cpu->qhead));
 	cpu->qtail = fl_malloc(cpu->ncpus * sizeof(*cpu->qtail));
 	for (uint32_t c = 0; c < cpu->ncpus; c++)
@@ -97,12 +102,22 @@ static struct fl_cpu_thr *thr_of(struct fl_cpu *cpu, uint32_t tid)
 	return &cpu->thr[tid];
 }
 
+#define PELT_HALFLIFE_NS 32768000.0	/* PELT: a contribution halves in 32 periods of 1024 us */
+
 static void account(struct fl_cpu *cpu, uint64_t now)
 {
-	if (now > cpu->t_last)
-		cpu->stats.busy_ns += (now - cpu->t_last) * cpu->busy;
-	if (now > cpu->t_last)
-		cpu->t_last = now;
+	if (now <= cpu->t_last)
+		return;
+	cpu->stats.busy_ns += (now - cpu->t_last) * cpu->busy;
+	if (cpu->util) {
+		/* PELT: y^32 = 1/2 per 1024 us period; here continuous in ns */
+		double keep = exp2(-(double)(now - cpu->t_last) / PELT_HALFLIFE_NS);
+
+		for (uint32_t c = 0; c < cpu->ncpus; c++)
+			cpu->util[c] = (cpu->cur[c] != FL_TID_NONE) +
+				       (cpu->util[c] - (cpu->cur[c] != FL_TID_NONE)) * keep;
+	}
+	cpu->t_last = now;
 }
 
 static void run_on(struct fl_cpu *cpu, uint32_t c, uint32_t tid)
@@ -116,6 +131,7 @@ static void run_on(struct fl_cpu *cpu, uint32_t c, uint32_t tid)
 
 #define BALANCE_ACTIVE_NS 10000000ULL	/* 10 ms: a thread that ran since counts as load */
 #define BALANCE_CPUS	64		/* CPUs the wake-up balancing looks at (more: none) */
+#define BALANCE_IMBALANCE_PCT 117.0	/* sd->imbalance_pct (sd_init) */
 
 /* Threads waiting in CPU c's run queue. */
 static uint32_t queue_len(const struct fl_cpu *cpu, uint32_t c)
@@ -125,6 +141,17 @@ static uint32_t queue_len(const struct fl_cpu *cpu, uint32_t c)
 	for (uint32_t x = cpu->qhead[c]; x != FL_TID_NONE; x = cpu->thr[x].qnext)
 		n++;
 	return n;
+}
+
+/*
+ * group_is_overloaded for a one-CPU group: more tasks than CPUs (a thread waits)
+ * and the CPU's utilization above capacity / imbalance_pct (117 %: sd_init's
+ * default). The runnable_avg test (waiting time counted too) is not modelled.
+ */
+static bool overloaded(struct fl_cpu *cpu, uint32_t c, uint64_t now)
+{
+	account(cpu, now);
+	return queue_len(cpu, c) > 0 && cpu->util[c] * BALANCE_IMBALANCE_PCT > 100.0;
 }
 
 static bool affine_get(struct fl_cpu *cpu, uint32_t tid, uint64_t now)
@@ -157,6 +184,13 @@ static bool affine_get(struct fl_cpu *cpu, uint32_t tid, uint64_t now)
 		 * fewer do, hot or not once balancing keeps failing; the model does it at the
 		 * wake-up: a thread whose busy home CPU has two or more active threads more
 		 * than another CPU is rehomed there (active: ran within BALANCE_ACTIVE_NS).
+		 * Only from an overloaded CPU, one where a thread already waits: between
+		 * groups with spare capacity a busy CPU does not pull, and an idle one pulls
+		 * only from a CPU with a task waiting (find_busiest_group: out_balanced when
+		 * the busiest is not overloaded and this CPU is not idle, or when it runs one
+		 * task) -- the newidle and tick pulls here. So threads that mostly sleep stay
+		 * piled where they are, as the kernel leaves them (3 + 1 and 4 + 0 workers of
+		 * the default anonmix for hundreds of milliseconds).
 		 */
 		uint32_t homes[BALANCE_CPUS] = { 0 }, lo = c;
 
@@ -170,7 +204,7 @@ static bool affine_get(struct fl_cpu *cpu, uint32_t tid, uint64_t now)
 		for (uint32_t k = 0; k < cpu->ncpus; k++)
 			if (homes[k] < homes[lo])
 				lo = k;
-		if (lo != c && homes[c] >= homes[lo] + 2) {
+		if (lo != c && homes[c] >= homes[lo] + 2 && overloaded(cpu, c, now)) {
 			c = lo;
 			t->home = lo;
 			cpu->stats.rehomed++;

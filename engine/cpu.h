@@ -51,6 +51,8 @@ struct fl_cpu {
 	uint32_t idle_permille;		/* wake-ups onto a busy CPU sent to an idle one, per mille */
 	struct fl_rng rng;		/* draws for idle_permille */
 	uint32_t *cur;			/* [ncpus] tid running on each CPU, FL_TID_NONE idle */
+	double *util;			/* [ncpus] share of recent time busy, decaying as PELT's
+					   util_avg does (32 ms half-life) */
 	uint32_t *qhead, *qtail;	/* [ncpus] FIFO run queues (links in thr[].qnext) */
 	struct fl_cpu_thr *thr;		/* [nthr] by tid */
 	size_t nthr;

@@ -258,22 +258,36 @@ FL_TEST(engine_cpu_affine_rehomes_by_load)
 {
 	struct fl_cpu c;
 	uint64_t w = 0;
+	const uint64_t ms = 1000000;
 
 	affine_two(&c);				/* 1 on CPU 0, 2 on CPU 1 */
-	hand_over(&c, 1, 3, 10);		/* first run: idle CPU 0 */
-	hand_over(&c, 3, 4, 11);		/* CPU 0 */
-	/* 1 wakes: home CPU 0 busy; active homes are CPU 0: 1, 3, 4 and CPU 1: 2 -> 3 >= 1 + 2:
-	 * the balancer's move, to CPU 1 (busy with 2: it waits there) */
+	hand_over(&c, 1, 3, 100 * ms);		/* CPU 0 stays busy: its utilization grows */
+	hand_over(&c, 3, 4, 199 * ms);
+	/* 1 wakes: home CPU 0 busy but nothing waits there (spare capacity): it waits on
+	 * CPU 0, although CPU 0 is home to 1, 3, 4 and CPU 1 to 2 */
+	CHECK(!fl_cpu_get(&c, 1, 200 * ms));
+	CHECK_EQ_U64(c.thr[1].home, 0);
+	CHECK_EQ_U64(c.stats.rehomed, 0);
+	/* 3 wakes: CPU 0 overloaded (1 waits, ~99 % busy over the last 200 ms), 3 >= 1 + 2
+	 * active homes: the balancer's move, to CPU 1 (busy with 2: it waits there) */
+	CHECK(c.util[0] > 0.95 && c.util[1] > 0.95);
+	CHECK(!fl_cpu_get(&c, 3, 201 * ms));
+	CHECK_EQ_U64(c.thr[3].home, 1);
+	CHECK_EQ_U64(c.stats.rehomed, 1);
+	CHECK_EQ_U64(fl_cpu_put_thread(&c, 2, 202 * ms, &w), 3);
+	CHECK_EQ_U64(fl_cpu_put_thread(&c, 4, 203 * ms, &w), 1);
+	fl_cpu_release(&c);
+
+	/* the same within microseconds of the start: a thread waits on CPU 0, but CPU 0 has
+	 * not been busy long enough to be overloaded (utilization ~0): no move */
+	affine_two(&c);
+	hand_over(&c, 1, 3, 10);
+	hand_over(&c, 3, 4, 11);
 	CHECK(!fl_cpu_get(&c, 1, 12));
-	CHECK_EQ_U64(c.thr[1].home, 1);
-	CHECK_EQ_U64(c.stats.rehomed, 1);
-	/* 3 wakes: CPU 0 homes 3, 4; CPU 1 homes 1, 2: balanced, it waits on CPU 0 */
 	CHECK(!fl_cpu_get(&c, 3, 13));
+	CHECK(c.util[0] < 0.01);
 	CHECK_EQ_U64(c.thr[3].home, 0);
-	CHECK_EQ_U64(c.stats.rehomed, 1);
-	/* long after, the sleepers do not count: 4 alone on CPU 0 is no imbalance */
-	CHECK_EQ_U64(fl_cpu_put_thread(&c, 2, 20, &w), 1);
-	CHECK_EQ_U64(fl_cpu_put_thread(&c, 4, 21, &w), 3);
+	CHECK_EQ_U64(c.stats.rehomed, 0);
 	fl_cpu_release(&c);
 }
 
