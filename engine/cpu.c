@@ -26,9 +26,10 @@
  * sysctl_sched_migration_cost ago), or, hot or not, from a CPU where two or
  * more wait (the imbalance the periodic balancer would fix). The periodic
  * balancer itself is approximated at wake-ups: a thread whose busy home CPU
- * already has a thread waiting and is home to at least two more recently
- * active threads (ran within 10 ms) than another CPU moves its home there
- * (stats.rehomed). And at a busy CPU's
+ * is overloaded (a thread waits there and it was busy more than 1/1.17 of
+ * the recent time, util decaying as PELT's) and is home to at least two more
+ * recently active threads (ran within 10 ms) than another CPU moves its home
+ * there (stats.rehomed). And at a busy CPU's
  * tick an idle CPU pulls a waiting thread that is not cache hot (the nohz
  * idle balance, fl_cpu_idle_pull; the caller keeps the ticks).
  * Invariant: a thread is queued only on a busy CPU; rq_n counts all queued.
@@ -184,13 +185,13 @@ static bool affine_get(struct fl_cpu *cpu, uint32_t tid, uint64_t now)
 		 * fewer do, hot or not once balancing keeps failing; the model does it at the
 		 * wake-up: a thread whose busy home CPU has two or more active threads more
 		 * than another CPU is rehomed there (active: ran within BALANCE_ACTIVE_NS).
-		 * Only from an overloaded CPU, one where a thread already waits: between
-		 * groups with spare capacity a busy CPU does not pull, and an idle one pulls
-		 * only from a CPU with a task waiting (find_busiest_group: out_balanced when
-		 * the busiest is not overloaded and this CPU is not idle, or when it runs one
-		 * task) -- the newidle and tick pulls here. So threads that mostly sleep stay
-		 * piled where they are, as the kernel leaves them (3 + 1 and 4 + 0 workers of
-		 * the default anonmix for hundreds of milliseconds).
+		 * Only from an overloaded CPU (overloaded()): between groups with spare
+		 * capacity a busy CPU does not pull, and an idle one pulls only from a CPU
+		 * with a task waiting (find_busiest_group: out_balanced when the busiest is
+		 * not overloaded and this CPU is not idle, or when it runs one task) -- the
+		 * newidle and tick pulls here. So threads that mostly sleep stay piled where
+		 * they are, as the kernel leaves them (3 + 1 and 4 + 0 workers of the
+		 * default anonmix for hundreds of milliseconds).
 		 */
 		uint32_t homes[BALANCE_CPUS] = { 0 }, lo = c;
 
