@@ -322,9 +322,11 @@ static void validate_block(const struct namedv *a, const struct namedv *b, const
 		fl_buf_addstr(json, "}");
 }
 
-/* --validate: the DESIGN.md metrics, then the page-cache block (struct fl_pc_activity). */
+/* --validate: the DESIGN.md metrics, then the page-cache block (struct fl_pc_activity), then
+ * the mmap_lock writers that met a taken lock (struct fl_writer_waits). */
 static void print_validate(const struct fl_metrics *cap, const struct fl_pc_activity *cap_pc,
-			   const struct runrec *rr, struct fl_buf *json)
+			   const struct fl_writer_waits *cap_ww, const struct runrec *rr,
+			   struct fl_buf *json)
 {
 	struct namedv a = { 0 }, b = { 0 };
 	char header[160];
@@ -342,6 +344,14 @@ static void print_validate(const struct fl_metrics *cap, const struct fl_pc_acti
 	if (json)
 		fl_buf_addstr(json, ", \"page_cache\": ");
 	validate_block(&a, &b, header, json);
+	a.n = b.n = 0;
+	fl_writer_waits_foreach(cap_ww, collect, &a);
+	fl_writer_waits_foreach(&rr->r.ww, collect, &b);
+	if (json)
+		fl_buf_addstr(json, ", \"writers\": ");
+	validate_block(&a, &b, "mmap_lock writers that met a taken lock: took it spinning, slept for "
+		       "it, or stole it past queued writers (capture: a switch-out inside the "
+		       "wait is a sleep)", json);
 	free(a.a);
 	free(b.a);
 }
@@ -549,6 +559,7 @@ static int run_model(const struct opts *o)
 		struct fl_metrics_acc *acc = fl_metrics_load_db(sql, cap, &err);
 		struct fl_metrics capm;
 		struct fl_pc_activity cap_pc;
+		struct fl_writer_waits cap_ww;
 		struct runrec v = { 0 };
 		const struct fl_arch *a = fl_arch_find(info.arch);
 		uint64_t t0 = fl_now_ns();
@@ -558,7 +569,8 @@ static int run_model(const struct opts *o)
 		if (fl_metrics_acc_result(acc, 0, &capm) < 0)
 			memset(&capm, 0, sizeof(capm));
 		fl_metrics_acc_free(acc);
-		if (fl_opstream_pc_activity(sql, cap, &cap_pc, &err) < 0)
+		if (fl_opstream_pc_activity(sql, cap, &cap_pc, &err) < 0 ||
+		    fl_opstream_writer_waits(sql, cap, &cap_ww, &err) < 0)
 			goto fail;
 		in.arch = a ? a->name : "x86_64";
 		in.kver = info.kver ? info.kver : in.kver;
@@ -571,10 +583,10 @@ static int run_model(const struct opts *o)
 		if (json.len) {
 			fl_buf_addf(&json, ", \"validate\": {\"run\": %lld, \"metrics\": ",
 				    (long long)v.id);
-			print_validate(&capm, &cap_pc, &v, &json);
+			print_validate(&capm, &cap_pc, &cap_ww, &v, &json);
 			fl_buf_addstr(&json, "}");
 		} else {
-			print_validate(&capm, &cap_pc, &v, NULL);
+			print_validate(&capm, &cap_pc, &cap_ww, &v, NULL);
 		}
 		fl_model_run_release(&v.r);
 	}

@@ -2045,9 +2045,15 @@ static void finish_run(struct sim *s, uint64_t seed)
 			else
 				w = a->acquired - a->start +
 				    fast_path_ns(s, &rng, a->flags & FL_ACQ_WRITE);
-			if (a->flags & FL_ACQ_WRITE)
+			if (a->flags & FL_ACQ_WRITE) {
 				push_wait(&o->write_waits, &o->nwrite_waits, w);
-			else
+				if (a->flags & FL_ACQ_QUEUED)
+					o->ww.slept++;
+				else if (a->flags & FL_ACQ_SPUN)
+					o->ww.spun++;
+				else if (a->flags & FL_ACQ_STEAL)
+					o->ww.stole++;
+			} else
 				push_wait(&o->read_waits, &o->nread_waits, w);
 			if (a->chain >= 2)
 				o->chained_waits++;
@@ -2393,6 +2399,14 @@ void fl_pc_activity_finish(struct fl_pc_activity *a, uint64_t *win_pages, uint64
 	a->windows = nwin;
 	a->window_pages_p50 = median_u64(win_pages, nwin);
 	a->window_build_ns_p50 = median_u64(win_build_ns, nwin);
+}
+
+void fl_writer_waits_foreach(const struct fl_writer_waits *w,
+			     void (*fn)(void *arg, const char *name, double value), void *arg)
+{
+	fn(arg, "write_spun", (double)w->spun);
+	fn(arg, "write_slept", (double)w->slept);
+	fn(arg, "write_stole", (double)w->stole);
 }
 
 void fl_pc_activity_foreach(const struct fl_pc_activity *a,

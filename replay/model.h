@@ -295,6 +295,23 @@ void fl_pc_activity_finish(struct fl_pc_activity *a, uint64_t *win_pages, uint64
 void fl_pc_activity_foreach(const struct fl_pc_activity *a,
 			    void (*fn)(void *arg, const char *name, double value), void *arg);
 
+/*
+ * mmap_lock writers that did not find the lock free, measured alike on a
+ * capture (opstream.c fl_opstream_writer_waits: the reconstruction's holders
+ * and queued writers at start_locking, and a switch-out of the writer inside its
+ * wait for a sleep) and on a run (the rwsem records' flags), for --validate:
+ * those that met a holder and took the lock without sleeping (the optimistic
+ * spin, §3 W2), those that slept for it, and those that met no holder but
+ * queued writers and took it at once (stealing past the queue).
+ */
+struct fl_writer_waits {
+	uint64_t spun, slept, stole;
+};
+
+/* Its fields as (name, value): "write_spun", "write_slept", "write_stole". */
+void fl_writer_waits_foreach(const struct fl_writer_waits *w,
+			     void (*fn)(void *arg, const char *name, double value), void *arg);
+
 struct fl_model_run {
 	uint32_t policy;
 	char arch[16];
@@ -327,6 +344,7 @@ struct fl_model_run {
 	uint64_t reclaim_cpu_ns;	/* CPU readahead's charges spent reclaiming */
 	uint64_t charge_failed;		/* page-cache insertions the capacity refused */
 	struct fl_pc_activity pc;	/* page-cache activity (--validate's block) */
+	struct fl_writer_waits ww;	/* mmap_lock writers that met a taken lock (the same) */
 	uint64_t events;		/* simulator events processed */
 	uint64_t ops;			/* ops executed */
 	uint64_t anomalies;		/* engine impossible-call counters, summed */

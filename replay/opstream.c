@@ -1686,3 +1686,85 @@ out:
 	free(wb);
 	return ret;
 }
+
+/* A switch-out: tid left its CPU at ts. */
+struct tsout {
+	int32_t tid;
+	uint64_t ts;
+};
+
+int fl_opstream_writer_waits(sqlite3 *db, int64_t capture_id, struct fl_writer_waits *w,
+			     struct fl_err *err)
+{
+	/* event.type 10 SCHED_SWITCH (a0 prev_pid) of the main instance, as load_offcpu reads */
+	static const char *const q_outs =
+		"SELECT a0, ts FROM event WHERE id BETWEEN ?1 AND ?2 AND type = 10 AND inst = 0 "
+		"ORDER BY a0, ts";
+	static const char *const q_waits =
+		"SELECT tid, start_ns, acquired_ns, holders FROM lock_wait WHERE capture = ?1 AND "
+		"write = 1 AND trylock = 0 AND success = 1 AND acquired_ns IS NOT NULL AND "
+		"(holders > 0 OR writers_ahead > 0)";
+	struct tsout *outs = NULL;
+	size_t nouts = 0, capouts = 0;
+	int64_t first_id = 0, last_id = -1;
+	sqlite3_stmt *st = NULL;
+	const char *what = "capture";
+	int rc, ret = -1;
+
+	memset(w, 0, sizeof(*w));
+	if (one_row(db, "SELECT coalesce(event_first_id, 0), coalesce(event_last_id, -1) FROM "
+		    "capture WHERE id = ?1", capture_id, 0, &first_id, &last_id) < 0)
+		goto sqlfail;
+	what = "sched_switch events";
+	if (prep(db, q_outs, first_id, last_id, &st) < 0)
+		goto sqlfail;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (nouts == capouts) {
+			capouts = capouts ? 2 * capouts : 1024;
+			outs = fl_realloc(outs, capouts * sizeof(*outs));
+		}
+		outs[nouts].tid = sqlite3_column_int(st, 0);
+		outs[nouts++].ts = (uint64_t)sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (rc != SQLITE_DONE)
+		goto sqlfail;
+	what = "lock waits";
+	if (prep(db, q_waits, capture_id, 0, &st) < 0)
+		goto sqlfail;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int32_t tid = sqlite3_column_int(st, 0);
+		uint64_t start = (uint64_t)sqlite3_column_int64(st, 1);
+		uint64_t acq = (uint64_t)sqlite3_column_int64(st, 2);
+		size_t lo = 0, hi = nouts;
+
+		while (lo < hi) {	/* tid's first switch-out at or after start */
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (outs[mid].tid < tid || (outs[mid].tid == tid && outs[mid].ts < start))
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo < nouts && outs[lo].tid == tid && outs[lo].ts <= acq)
+			w->slept++;
+		else if (sqlite3_column_int(st, 3) > 0)
+			w->spun++;
+		else
+			w->stole++;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (rc != SQLITE_DONE)
+		goto sqlfail;
+	ret = 0;
+	goto out;
+sqlfail:
+	fl_seterr(err, "cannot read the capture's writer waits: %s: %s", what,
+		  sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+out:
+	free(outs);
+	return ret;
+}

@@ -69,4 +69,13 @@ int fl_opstream_load(struct sqlite3 *db, int64_t capture_id, struct fl_model_inp
 int fl_opstream_pc_activity(struct sqlite3 *db, int64_t capture_id, struct fl_pc_activity *a,
 			    struct fl_err *err);
 
+/*
+ * The capture's mmap_lock writers that met a taken lock (struct fl_writer_waits,
+ * replay/model.h), for --validate: the write acquisitions that found holders or
+ * queued writers at start_locking, slept when the writer switched out before it
+ * acquired (sched_switch of the main instance). 0, or -1 with err.
+ */
+int fl_opstream_writer_waits(struct sqlite3 *db, int64_t capture_id, struct fl_writer_waits *w,
+			     struct fl_err *err);
+
 #endif

@@ -94,3 +94,21 @@ for k in ('mmap_read_wait_us.p50', 'mmap_read_wait_us.p99', 'mmap_write_wait_us.
 assert vs[0]['mmap_read_wait_us.p99']['capture'] >= 5, 'no slow reads captured to compare'
 assert not bad, bad
 "
+
+# The writers that met a taken lock: taken spinning on a running owner (§3 W2), slept for, or
+# stolen past the queue; the capture's from its reconstruction and switch-outs. Within 2x
+# (median of three seeds): the short loops' writers spin ~3x as often as they sleep.
+py_check "--validate (median of 3 seeds): writers that spun / slept / stole within a factor of 2" "
+import json, statistics
+vs = [json.load(open(f))['validate']['writers']
+      for f in ('$TMP/val.json', '$TMP/val2.json', '$TMP/val3.json')]
+bad = []
+for k in ('write_spun', 'write_slept', 'write_stole'):
+    c = vs[0][k]['capture']
+    m = statistics.median(v[k]['model'] for v in vs)
+    print('    %-12s capture %7d model %7d ratio %.2f' % (k, c, m, m / c if c else float('inf')))
+    if not c or not 0.5 <= m / c <= 2.0:
+        bad.append(k)
+assert vs[0]['write_spun']['capture'] > vs[0]['write_slept']['capture'], 'writers did not spin'
+assert not bad, bad
+"

@@ -392,6 +392,59 @@ FL_TEST(replay_pc_activity_medians_and_ticks)
 
 /* The capture's uncontended acquisition cost is added to every reported wait and
  * changes nothing else. */
+/* Two bare mmap_lock holds: thread 1's (write, or read) for hold_ns from 0, thread 2's write
+ * from 1 us. */
+static void two_holds(struct fl_model_input *in, bool first_write, uint64_t hold_ns)
+{
+	struct fl_model_thread *t;
+	struct fl_op *o;
+
+	fl_model_input_init(in);
+	in->costs.wake_ns = 0;
+	t = fl_model_add_thread(in, 1, 0);
+	o = fl_model_add_op(t);
+	o->kind = FL_OP_LOCK;
+	o->arg = first_write;
+	o->kcpu_ns = hold_ns;
+	t = fl_model_add_thread(in, 2, 0);
+	t->start_ns = 1000;
+	o = fl_model_add_op(t);
+	o->kind = FL_OP_LOCK;
+	o->arg = 1;
+	o->kcpu_ns = 1000;
+}
+
+/*
+ * §3 W2 as --validate's writers block counts it: a writer that meets a running write
+ * owner spins and takes the lock when it is released (4 us later: spun); one that meets
+ * a reader holding for 50 us spins 10.5 us on it, then sleeps until the release (slept).
+ */
+FL_TEST(replay_writer_spins_or_sleeps)
+{
+	struct fl_model_input in;
+	struct fl_model_run r;
+	struct fl_metrics m;
+
+	two_holds(&in, true, 5000);
+	if (!run(&in, "mainline", &r, &m)) {
+		CHECK_EQ_U64(r.ww.spun, 1);
+		CHECK_EQ_U64(r.ww.slept, 0);
+		CHECK_EQ_U64(r.nwrite_waits, 2);
+		CHECK(r.write_waits[1] >= 4000 && r.write_waits[1] < 5000 + 2000);
+		fl_model_run_release(&r);
+	}
+	fl_model_input_release(&in);
+	two_holds(&in, false, 50000);
+	if (!run(&in, "mainline", &r, &m)) {
+		CHECK_EQ_U64(r.ww.spun, 0);
+		CHECK_EQ_U64(r.ww.slept, 1);
+		CHECK_EQ_U64(r.nwrite_waits, 1);
+		CHECK(r.write_waits[0] >= 49000);
+		fl_model_run_release(&r);
+	}
+	fl_model_input_release(&in);
+}
+
 /*
  * Where a first anonymous write fault trylocks mmap_lock: thread 1 maps a fresh
  * region (write hold 0..3 µs) and writes to it at 3 µs; thread 2's mprotect of
