@@ -392,26 +392,33 @@ FL_TEST(replay_pc_activity_medians_and_ticks)
 
 /* The capture's uncontended acquisition cost is added to every reported wait and
  * changes nothing else. */
+/* An op of thread t: kind at [addr, addr + len) with arg, holding kcpu_ns of CPU. */
+static struct fl_op *op_add(struct fl_model_thread *t, enum fl_op_kind kind, uint64_t addr,
+			    uint64_t len, uint64_t arg, uint64_t kcpu_ns)
+{
+	struct fl_op *o = fl_model_add_op(t);
+
+	o->kind = kind;
+	o->addr = addr;
+	o->len = len;
+	o->arg = arg;
+	o->kcpu_ns = kcpu_ns;
+	return o;
+}
+
 /* Two bare mmap_lock holds: thread 1's (write, or read) for hold_ns from 0, thread 2's write
  * from 1 us. */
 static void two_holds(struct fl_model_input *in, bool first_write, uint64_t hold_ns)
 {
 	struct fl_model_thread *t;
-	struct fl_op *o;
 
 	fl_model_input_init(in);
 	in->costs.wake_ns = 0;
 	t = fl_model_add_thread(in, 1, 0);
-	o = fl_model_add_op(t);
-	o->kind = FL_OP_LOCK;
-	o->arg = first_write;
-	o->kcpu_ns = hold_ns;
+	op_add(t, FL_OP_LOCK, 0, 0, first_write, hold_ns);
 	t = fl_model_add_thread(in, 2, 0);
 	t->start_ns = 1000;
-	o = fl_model_add_op(t);
-	o->kind = FL_OP_LOCK;
-	o->arg = 1;
-	o->kcpu_ns = 1000;
+	op_add(t, FL_OP_LOCK, 0, 0, 1, 1000);
 }
 
 /*
@@ -456,7 +463,6 @@ FL_TEST(replay_writer_spins_or_sleeps)
 static void anon_prepare_race(struct fl_model_input *in, uint64_t anon_prep_ns)
 {
 	struct fl_model_thread *t;
-	struct fl_op *o;
 
 	fl_model_input_init(in);
 	in->costs.wake_ns = 0;
@@ -464,24 +470,11 @@ static void anon_prepare_race(struct fl_model_input *in, uint64_t anon_prep_ns)
 	fl_model_add_vma(in, 0, 0x400000, 0x400000 + 16 * 4096, FL_MVMA_READ | FL_MVMA_WRITE, 0,
 			 0);
 	t = fl_model_add_thread(in, 1, 0);
-	o = fl_model_add_op(t);
-	o->kind = FL_OP_MMAP;
-	o->addr = 0x10000000;
-	o->len = 8 * 4096;
-	o->arg = FL_MVMA_READ | FL_MVMA_WRITE;
-	o->kcpu_ns = 3000;
-	o = fl_model_add_op(t);
-	o->kind = FL_OP_FAULT;
-	o->addr = 0x10000000;
-	o->flags = FL_OPF_WRITE;
+	op_add(t, FL_OP_MMAP, 0x10000000, 8 * 4096, FL_MVMA_READ | FL_MVMA_WRITE, 3000);
+	op_add(t, FL_OP_FAULT, 0x10000000, 0, 0, 0)->flags = FL_OPF_WRITE;
 	t = fl_model_add_thread(in, 2, 0);
 	t->start_ns = 4000;
-	o = fl_model_add_op(t);
-	o->kind = FL_OP_MPROTECT;
-	o->addr = 0x400000;
-	o->len = 4 * 4096;
-	o->arg = FL_MVMA_READ;
-	o->kcpu_ns = 5000;
+	op_add(t, FL_OP_MPROTECT, 0x400000, 4 * 4096, FL_MVMA_READ, 5000);
 }
 
 FL_TEST(replay_anon_prepare_trylock_position)
