@@ -322,6 +322,34 @@ static void validate_block(const struct namedv *a, const struct namedv *b, const
 		fl_buf_addstr(json, "}");
 }
 
+/* The model's costs, each with whether the capture measured it (opstream.c). */
+static void costs_json(const struct fl_model_input *in, const struct fl_opstream_info *info,
+		       struct fl_buf *json)
+{
+	const struct {
+		const char *name;
+		uint64_t ns;
+		bool measured;
+	} c[] = {
+		{ "ra_page_ns", in->costs.ra_page_ns, info->ra_page_ns != 0 },
+		{ "reclaim_page_ns", in->costs.reclaim_page_ns, info->reclaim_page_ns != 0 },
+		{ "reclaim_scan_ns", in->costs.reclaim_scan_ns, info->reclaim_scan_ns != 0 },
+		{ "anon_prep_ns", in->costs.anon_prep_ns, info->anon_prep_ns != 0 },
+		{ "wake_ns", in->costs.wake_ns, info->wake_ns != 0 },
+		{ "wake_remote_ns", in->costs.wake_remote_ns ? in->costs.wake_remote_ns :
+							      in->costs.wake_ns,
+		  info->wake_remote_ns != 0 },
+		{ "fault_ns", in->costs.fault_ns, false },
+		{ "syscall_ns", in->costs.syscall_ns, false },
+	};
+
+	fl_buf_addstr(json, ", \"costs\": {");
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++)
+		fl_buf_addf(json, "%s\"%s\": {\"ns\": %llu, \"measured\": %s}", i ? ", " : "",
+			    c[i].name, (unsigned long long)c[i].ns, c[i].measured ? "true" : "false");
+	fl_buf_addstr(json, "}");
+}
+
 /* --validate: the DESIGN.md metrics, then the page-cache block (struct fl_pc_activity), then
  * the mmap_lock writers that met a taken lock (struct fl_writer_waits). */
 static void print_validate(const struct fl_metrics *cap, const struct fl_pc_activity *cap_pc,
@@ -542,6 +570,7 @@ static int run_model(const struct opts *o)
 			fl_model_run_json(&rr[i].r, rr[i].id, &json);
 		}
 		fl_buf_addstr(&json, "]");
+		costs_json(&in, &info, &json);
 	} else {
 		printf("capture %lld: %llu faults, %llu writer ops and %llu other mmap_lock rounds "
 		       "(execve's, untraced syscalls') in %zu threads, %llu VMAs added from fault "

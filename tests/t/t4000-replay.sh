@@ -57,6 +57,9 @@ for r in runs:
         assert k in r['metrics'], k
 assert runs[0]['policy'] == 'mainline' and runs[0]['arch'] == 'x86_64'
 assert runs[0]['kernel'] == '6.18'
+for k in ('ra_page_ns', 'reclaim_page_ns', 'anon_prep_ns', 'wake_ns', 'wake_remote_ns', 'fault_ns'):
+    assert d['costs'][k]['ns'] >= 0 and d['costs'][k]['measured'] in (True, False), k
+assert not d['costs']['fault_ns']['measured']
 " 2>"$TMP/py"; then ok "trace.dat: 9 policies, JSON shape"
 	else not_ok "trace.dat: JSON shape" "$(cat "$TMP/err" "$TMP/py"; head -c 300 "$TMP/td.json")"; fi
 	"$FAULTLAB" replay --model --policy mainline --readahead 256 --db "$TMP/td.db" \
