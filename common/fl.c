@@ -373,3 +373,11 @@ int fl_cmp_u64(const void *a, const void *b)
 
 	return x < y ? -1 : x > y;
 }
+
+uint64_t fl_median_u64(uint64_t *v, size_t n)
+{
+	if (!n)
+		return 0;
+	qsort(v, n, sizeof(*v), fl_cmp_u64);
+	return v[n / 2];
+}

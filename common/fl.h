@@ -107,6 +107,8 @@ uint64_t fl_hash64(uint64_t h, const void *p, size_t n);
 
 /* qsort comparison of uint64_t values, ascending. */
 int fl_cmp_u64(const void *a, const void *b);
+/* The median (upper of two) of v[n], sorting v in place; 0 when n is 0. */
+uint64_t fl_median_u64(uint64_t *v, size_t n);
 
 /* Monotonic time in ns for progress and benchmarks (never used by the model). */
 uint64_t fl_now_ns(void);

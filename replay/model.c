@@ -2371,14 +2371,6 @@ void fl_model_extras_foreach(const struct fl_model_run *r,
 	fn(arg, "model.ops", (double)r->ops);
 }
 
-static uint64_t median_u64(uint64_t *v, size_t n)
-{
-	if (!n)
-		return 0;
-	qsort(v, n, sizeof(*v), fl_cmp_u64);
-	return v[n / 2];
-}
-
 void fl_pc_activity_read(struct fl_pc_activity *a, uint64_t done_ns)
 {
 	uint64_t k = done_ns / FL_PC_TICK_NS;
@@ -2397,8 +2389,8 @@ void fl_pc_activity_finish(struct fl_pc_activity *a, uint64_t *win_pages, uint64
 			   size_t nwin)
 {
 	a->windows = nwin;
-	a->window_pages_p50 = median_u64(win_pages, nwin);
-	a->window_build_ns_p50 = median_u64(win_build_ns, nwin);
+	a->window_pages_p50 = fl_median_u64(win_pages, nwin);
+	a->window_build_ns_p50 = fl_median_u64(win_build_ns, nwin);
 }
 
 void fl_writer_waits_foreach(const struct fl_writer_waits *w,

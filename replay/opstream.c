@@ -325,10 +325,7 @@ static void wakelat_add(struct wakelat *l, uint64_t ns)
 /* The median of l with WAKE_MIN samples or more, else 0. */
 static uint64_t wakelat_median(struct wakelat *l)
 {
-	if (l->n < WAKE_MIN)
-		return 0;
-	qsort(l->v, l->n, sizeof(*l->v), fl_cmp_u64);
-	return l->v[l->n / 2];
+	return l->n < WAKE_MIN ? 0 : fl_median_u64(l->v, l->n);
 }
 
 static void wake_sample(struct tstate *t, uint64_t ts, struct wakelat *all, struct wakelat *by)
@@ -1047,9 +1044,8 @@ static int calibrate(struct ctx *c, int64_t first_id, int64_t last_id)
 		c->info->reclaim_episodes = nper;
 	}
 	if (ngaps >= CALIB_MIN) {
-		qsort(gaps, ngaps, sizeof(*gaps), fl_cmp_u64);
-		c->in->costs.ra_page_ns = gaps[ngaps / 2];
-		c->info->ra_page_ns = gaps[ngaps / 2];
+		c->in->costs.ra_page_ns = fl_median_u64(gaps, ngaps);
+		c->info->ra_page_ns = c->in->costs.ra_page_ns;
 		c->info->ra_page_samples = ngaps;
 	}
 	ret = 0;
@@ -1216,16 +1212,15 @@ int fl_opstream_load(sqlite3 *db, int64_t capture_id, struct fl_model_input *in,
 	if (info->kver)
 		in->kver = info->kver;
 
-	info->autogroup = -1;
-	if (sqlite3_prepare_v2(db, "SELECT CAST(value AS INTEGER) FROM capture_kv WHERE capture = ? "
-			       "AND section = 'header' AND key = 'kernel.sched_autogroup_enabled'",
-			       -1, &st, NULL) != SQLITE_OK)
-		return sqlerr(&c, "autogroup");
-	sqlite3_bind_int64(st, 1, capture_id);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		info->autogroup = sqlite3_column_int(st, 0) != 0;
-	sqlite3_finalize(st);
-	st = NULL;
+	{
+		int64_t ag = -1;
+
+		if (one_row(db, "SELECT CAST(value AS INTEGER) != 0 FROM capture_kv WHERE capture = "
+			    "?1 AND section = 'header' AND key = 'kernel.sched_autogroup_enabled'",
+			    capture_id, 0, &ag, NULL) < 0)
+			return sqlerr(&c, "autogroup");
+		info->autogroup = (int)ag;
+	}
 
 	if (load_maps(&c) < 0)
 		goto out;
@@ -1412,33 +1407,37 @@ int fl_opstream_load(sqlite3 *db, int64_t capture_id, struct fl_model_input *in,
 	 * holds the trylock meets.
 	 */
 	{
-		static const char q[] =
-			"SELECT %s FROM lock_wait l JOIN fault f ON f.capture = l.capture AND "
-			"f.id = l.owner_id WHERE l.capture = ?1 AND l.owner_kind = 'fault' AND "
-			"l.trylock = 1 AND l.success = 1 AND l.write = 0 AND f.anon_prepare = 1 "
-			"AND f.path = 'vma' AND l.start_ns >= f.start_ns %s";
-		char qn[512], qm[512];
-		int64_t n = 0, m = 0;
+		uint64_t *d = NULL;
+		size_t n = 0;
 
-		snprintf(qn, sizeof(qn), q, "count(*)", "");
-		if (one_row(db, qn, capture_id, 0, &n, NULL) < 0) {
+		if (sqlite3_prepare_v2(db, "SELECT l.start_ns - f.start_ns FROM lock_wait l JOIN "
+				       "fault f ON f.capture = l.capture AND f.id = l.owner_id WHERE "
+				       "l.capture = ? AND l.owner_kind = 'fault' AND l.trylock = 1 AND "
+				       "l.success = 1 AND l.write = 0 AND f.anon_prepare = 1 AND "
+				       "f.path = 'vma' AND l.start_ns >= f.start_ns", -1, &st,
+				       NULL) != SQLITE_OK) {
+			sqlerr(&c, "anon_vma trylocks");
+			goto out;
+		}
+		sqlite3_bind_int64(st, 1, capture_id);
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			if (!(n & (n - 1)))
+				d = fl_realloc(d, (n ? 2 * n : 1) * sizeof(*d));
+			d[n++] = (uint64_t)sqlite3_column_int64(st, 0);
+		}
+		sqlite3_finalize(st);
+		st = NULL;
+		if (rc != SQLITE_DONE) {
+			free(d);
 			sqlerr(&c, "anon_vma trylocks");
 			goto out;
 		}
 		if (n >= CALIB_MIN) {
-			char tail[64];
-
-			snprintf(tail, sizeof(tail), "ORDER BY 1 LIMIT 1 OFFSET %lld",
-				 (long long)(n - 1) / 2);
-			snprintf(qm, sizeof(qm), q, "l.start_ns - f.start_ns", tail);
-			if (one_row(db, qm, capture_id, 0, &m, NULL) < 0) {
-				sqlerr(&c, "anon_vma trylocks");
-				goto out;
-			}
-			in->costs.anon_prep_ns = (uint64_t)m;
-			info->anon_prep_ns = (uint64_t)m;
-			info->anon_prep_samples = (uint64_t)n;
+			in->costs.anon_prep_ns = fl_median_u64(d, n);
+			info->anon_prep_ns = in->costs.anon_prep_ns;
+			info->anon_prep_samples = n;
 		}
+		free(d);
 	}
 
 	/*
@@ -1554,13 +1553,14 @@ out:
 
 /* ---- page-cache activity (--validate) ---- */
 
+/* An event of thread tid at ts: a page-cache insertion of pages pages, or a switch-out. */
 struct tsadd {
 	int32_t tid;
 	uint64_t ts;
-	uint64_t pages;		/* 1 << the folio's order */
+	uint64_t pages;		/* 1 << the folio's order (0: a switch-out) */
 };
 
-/* Index of the first add of tid at or after ts in adds[n] (sorted by tid, ts). */
+/* Index of the first event of tid at or after ts in adds[n] (sorted by tid, ts). */
 static size_t first_add(const struct tsadd *adds, size_t n, int32_t tid, uint64_t ts)
 {
 	size_t lo = 0, hi = n;
@@ -1687,12 +1687,6 @@ out:
 	return ret;
 }
 
-/* A switch-out: tid left its CPU at ts. */
-struct tsout {
-	int32_t tid;
-	uint64_t ts;
-};
-
 int fl_opstream_writer_waits(sqlite3 *db, int64_t capture_id, struct fl_writer_waits *w,
 			     struct fl_err *err)
 {
@@ -1704,7 +1698,7 @@ int fl_opstream_writer_waits(sqlite3 *db, int64_t capture_id, struct fl_writer_w
 		"SELECT tid, start_ns, acquired_ns, holders FROM lock_wait WHERE capture = ?1 AND "
 		"write = 1 AND trylock = 0 AND success = 1 AND acquired_ns IS NOT NULL AND "
 		"(holders > 0 OR writers_ahead > 0)";
-	struct tsout *outs = NULL;
+	struct tsadd *outs = NULL;	/* the switch-outs: tid left its CPU at ts */
 	size_t nouts = 0, capouts = 0;
 	int64_t first_id = 0, last_id = -1;
 	sqlite3_stmt *st = NULL;
@@ -1724,7 +1718,8 @@ int fl_opstream_writer_waits(sqlite3 *db, int64_t capture_id, struct fl_writer_w
 			outs = fl_realloc(outs, capouts * sizeof(*outs));
 		}
 		outs[nouts].tid = sqlite3_column_int(st, 0);
-		outs[nouts++].ts = (uint64_t)sqlite3_column_int64(st, 1);
+		outs[nouts].ts = (uint64_t)sqlite3_column_int64(st, 1);
+		outs[nouts++].pages = 0;
 	}
 	sqlite3_finalize(st);
 	st = NULL;
@@ -1737,16 +1732,8 @@ int fl_opstream_writer_waits(sqlite3 *db, int64_t capture_id, struct fl_writer_w
 		int32_t tid = sqlite3_column_int(st, 0);
 		uint64_t start = (uint64_t)sqlite3_column_int64(st, 1);
 		uint64_t acq = (uint64_t)sqlite3_column_int64(st, 2);
-		size_t lo = 0, hi = nouts;
+		size_t lo = first_add(outs, nouts, tid, start);	/* first switch-out from start */
 
-		while (lo < hi) {	/* tid's first switch-out at or after start */
-			size_t mid = lo + (hi - lo) / 2;
-
-			if (outs[mid].tid < tid || (outs[mid].tid == tid && outs[mid].ts < start))
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
 		if (lo < nouts && outs[lo].tid == tid && outs[lo].ts <= acq)
 			w->slept++;
 		else if (sqlite3_column_int(st, 3) > 0)
