@@ -170,7 +170,7 @@ static void print_group(const struct runrec *rr, size_t n, const struct fl_opstr
 			const struct fl_model_input *in)
 {
 	struct namedv *nv = fl_calloc(n, sizeof(*nv));
-	char pn[128], kv[16], b[48];
+	char pn[128], kv[16], b[48], ra[80];
 	size_t base = n;
 
 	for (size_t i = 0; i < n; i++) {
@@ -184,9 +184,12 @@ static void print_group(const struct runrec *rr, size_t n, const struct fl_opstr
 	       in->capacity_pages ? (snprintf(b, sizeof(b), "%llu",
 					      (unsigned long long)in->capacity_pages), b) :
 	       "unlimited", (unsigned long long)info->io_samples);
+	if (info->ra_page_ns)
+		snprintf(ra, sizeof(ra), "measured: %u %% of the pages inserted as %u-page folios",
+			 info->ra_folio_share, 1U << info->ra_folio_order);
 	printf("costs per page: readahead insert %llu ns (%s), reclaim %llu ns (%s%s)\n",
 	       (unsigned long long)in->costs.ra_page_ns,
-	       info->ra_page_ns ? "measured" : "default",
+	       info->ra_page_ns ? ra : "default",
 	       (unsigned long long)in->costs.reclaim_page_ns,
 	       info->reclaim_page_ns ? "measured" : "default",
 	       in->costs.reclaim_scan_ns ? "; charged per folio scanned instead" : "");

@@ -38,7 +38,9 @@ struct fl_opstream_info {
 	uint64_t reclaim_scanned;	/* folios the episodes' batches scanned (0: not traced;
 					 * reclaim_scan_ns is then a per-page bound) */
 	uint64_t ra_page_ns;		/* ns: per page inserted by readahead, measured (0: default) */
-	uint64_t ra_page_samples;	/* gaps between inserts it is the median of */
+	uint64_t ra_page_samples;	/* gaps between inserts its per-order medians are of */
+	uint32_t ra_folio_order;	/* the folio order most pages were inserted at ... */
+	uint32_t ra_folio_share;	/* ... and its share of the pages, percent */
 	uint64_t files_cached;		/* files the model starts with in the cache */
 	uint64_t wake_busy_prev;	/* followed threads woken on their busy previous CPU */
 	uint64_t wake_moved;		/* ... of them placed on another CPU (target_cpu) */
