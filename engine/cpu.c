@@ -573,9 +573,38 @@ uint64_t fl_io_draw(struct fl_io *io)
 	}
 }
 
+void fl_io_set_rounds(struct fl_io *io, uint64_t gap_ns, uint32_t miss_ppm)
+{
+	io->rounds = true;
+	io->gap_ns = gap_ns;
+	io->miss_ppm = miss_ppm;
+	io->depth = 0;
+}
+
+/* The completion time of a request submitted now to a device in rounds. */
+static uint64_t round_join(struct fl_io *io, uint64_t now)
+{
+	int k = 0;
+
+	while (io->r_done[0] && io->r_done[0] <= now) {	/* completed rounds go */
+		io->r_done[0] = io->r_done[1];
+		io->r_n[0] = io->r_n[1];
+		io->r_done[1] = 0;
+		io->r_n[1] = 0;
+	}
+	if (!io->r_done[0]) {
+		io->r_done[0] = now + fl_io_draw(io);
+	} else if (io->miss_ppm && fl_rng_below(&io->rng, 1000000) < io->miss_ppm) {
+		if (!io->r_done[1])
+			io->r_done[1] = io->r_done[0] + fl_io_draw(io);
+		k = 1;
+	}
+	return io->r_done[k] + io->gap_ns * io->r_n[k]++;
+}
+
 static uint64_t start(struct fl_io *io, uint64_t now)
 {
-	uint64_t lat = fl_io_draw(io);
+	uint64_t lat = io->rounds ? round_join(io, now) - now : fl_io_draw(io);
 
 	io->inflight++;
 	if (io->inflight > io->stats.max_inflight)

@@ -130,6 +130,12 @@ struct fl_io {
 	size_t q_head, q_n, q_cap;
 	struct fl_rng rng;
 	struct fl_io_stats stats;
+	/* rounds (fl_io_set_rounds): the device completes what it took in together */
+	bool rounds;
+	uint64_t gap_ns;		/* spacing of the completions within a round */
+	uint32_t miss_ppm;		/* requests per million that miss the open round */
+	uint64_t r_done[2];		/* first completion of the open round, of the next; 0 none */
+	uint32_t r_n[2];		/* requests in each */
 };
 
 void fl_io_init_fixed(struct fl_io *io, uint32_t depth, uint64_t fixed_ns);
@@ -146,5 +152,16 @@ bool fl_io_submit(struct fl_io *io, uint64_t now, uint64_t tag, uint64_t *done_a
 bool fl_io_complete(struct fl_io *io, uint64_t now, uint64_t *tag, uint64_t *done_at);
 /* One latency draw (ns) as the next request would get it. */
 uint64_t fl_io_draw(struct fl_io *io);
+/*
+ * Rounds: a device that completes requests in batches (this machine's virtio
+ * disk: 16 reads completed within ~50 us every ~1.2 ms, replay/README.md
+ * "Measured in session 7"). A request that finds no round open opens one whose
+ * first completion comes a latency draw later; requests submitted before then
+ * join it and complete after it in submission order, gap_ns apart, except
+ * miss_ppm per million, which complete with the round after (opened when the
+ * first of them misses, a draw after the open one). The depth limit does not
+ * apply: the rounds are what limit the device.
+ */
+void fl_io_set_rounds(struct fl_io *io, uint64_t gap_ns, uint32_t miss_ppm);
 
 #endif

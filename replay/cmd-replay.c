@@ -187,6 +187,11 @@ static void print_group(const struct runrec *rr, size_t n, const struct fl_opstr
 	if (info->ra_page_ns)
 		snprintf(ra, sizeof(ra), "measured: %u %% of the pages inserted as %u-page folios",
 			 info->ra_folio_share, 1U << info->ra_folio_order);
+	if (in->nio_round)
+		printf("I/O in rounds (measured: %u %% of the reads complete in %llu rounds of 4 or "
+		       "more): %.1f us apart in a round, %.1f %% miss the open round\n",
+		       info->io_round_share, (unsigned long long)info->io_rounds,
+		       (double)in->io_gap_ns / 1000.0, (double)in->io_miss_ppm / 10000.0);
 	printf("costs per page: readahead insert %llu ns (%s), reclaim %llu ns (%s%s)\n",
 	       (unsigned long long)in->costs.ra_page_ns,
 	       info->ra_page_ns ? ra : "default",

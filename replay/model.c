@@ -175,6 +175,10 @@ struct thr {
 	bool runnable;			/* woken, waiting for a CPU or its EV_RUN */
 	uint64_t t_runnable;		/* ns: became runnable */
 	uint64_t cpu_since;		/* ns: got its CPU (the slice's start) */
+	uint64_t burst_end;		/* ns: its pending EV_BURST (0 none) */
+	uint64_t owed;			/* ns: taken by a kworker while it ran a zero-time step:
+					   its next burst starts that much later */
+	uint64_t run_at;		/* ns: its pending EV_RUN onto a CPU (0 none) */
 	uint64_t vrt;			/* ns: virtual runtime (CPU used, placed at wake-ups) */
 	int64_t lag;			/* ns: V - vrt when it last stopped running (EEVDF vlag) */
 	uint64_t t_wake;		/* ns: last wake-up (end of a wait) */
@@ -246,6 +250,7 @@ struct sim {
 	struct fl_rng rng;		/* wake-up jitter */
 	struct fl_cpu cpu;
 	struct fl_io io;
+	uint64_t *irq_until;		/* [ncpus] ns: the CPU handles interrupts until then */
 	struct fl_pagecache pc;
 	struct mmst *mms;
 	struct thr *t;
@@ -327,6 +332,62 @@ static uint64_t pte_get(const struct ptemap *p, uint64_t k)
 static void push_self(struct sim *s, struct thr *t, uint64_t at, enum ev_kind k)
 {
 	fl_evq_push(&s->q, at, k, t->idx, t->gen);
+}
+
+/* The CPU thread t was given in the affine mode, else UINT32_MAX. */
+static uint32_t cpu_of(const struct sim *s, const struct thr *t)
+{
+	return s->cpu.affine && t->idx < s->cpu.nthr ? s->cpu.thr[t->idx].on : UINT32_MAX;
+}
+
+/* t runs on its CPU from at, or when that CPU is done with its interrupts. */
+static void push_run(struct sim *s, struct thr *t, uint64_t at)
+{
+	uint32_t c = cpu_of(s, t);
+
+	if (s->irq_until && c < s->cpu.ncpus && s->irq_until[c] > at)
+		at = s->irq_until[c];
+	t->run_at = at;
+	push_self(s, t, at, EV_RUN);
+}
+
+static void push_burst(struct sim *s, struct thr *t, uint64_t at)
+{
+	t->burst_end = at;
+	push_self(s, t, at, EV_BURST);
+}
+
+/*
+ * An interrupt takes ns of CPU c (a block completion, fl_io_set_rounds'
+ * spacing: the capture's completions of a round come that far apart on the
+ * CPU that takes the device's interrupt). The thread running there is
+ * delayed by it, as is one about to start there; an idle CPU starts its next
+ * thread after it.
+ */
+static void irq_steal(struct sim *s, uint32_t c, uint64_t ns)
+{
+	uint32_t tid = c < s->cpu.ncpus ? s->cpu.cur[c] : FL_TID_NONE;
+
+	if (!s->irq_until || c >= s->cpu.ncpus)
+		return;
+	if (tid < s->nt && s->t[tid].on_cpu) {
+		struct thr *t = &s->t[tid];
+
+		if (t->burst_end > s->now) {
+			t->gen++;
+			push_burst(s, t, t->burst_end + ns);
+		} else {
+			t->owed += ns;
+		}
+		return;
+	}
+	if (s->irq_until[c] < s->now)
+		s->irq_until[c] = s->now;
+	s->irq_until[c] += ns;
+	if (tid < s->nt && s->t[tid].run_at > s->now) {
+		s->t[tid].gen++;
+		push_run(s, &s->t[tid], s->t[tid].run_at);
+	}
 }
 
 /* The writers spinning on mm's mmap_lock check their spin ends again (spin_until moved). */
@@ -453,7 +514,7 @@ static void make_runnable(struct sim *s, struct thr *t, bool woke, bool remote)
 	}
 	v_enter(s, t);
 	if (fl_cpu_get_key(&s->cpu, t->idx, s->now, t->vrt))
-		push_self(s, t, s->now + wake_latency(s, remote), EV_RUN);
+		push_run(s, t, s->now + wake_latency(s, remote));
 	else
 		tick_arm(s);
 }
@@ -473,6 +534,14 @@ static void block(struct sim *s, struct thr *t)
 	if (!t->on_cpu)
 		return;
 	t->on_cpu = false;
+	if (t->owed) {		/* the kworker that preempted it runs on */
+		uint32_t c = cpu_of(s, t);
+
+		if (s->irq_until && c < s->cpu.ncpus)
+			s->irq_until[c] = (s->irq_until[c] > s->now ? s->irq_until[c] : s->now) +
+					  t->owed;
+		t->owed = 0;
+	}
 	/* a write owner off its CPU: the writers spinning on it queue (rwsem_spin_on_owner) */
 	if (t->w.state == FL_RWS_HOLD_WRITE && fl_rwsem_owner_off_cpu(&t->ms->mm.mmap_lock, s->now))
 		respin(s, t->ms);
@@ -481,7 +550,7 @@ static void block(struct sim *s, struct thr *t)
 	t->lag = lag_clamp(s, (int64_t)avg_vrt(s, t) - (int64_t)t->vrt);
 	next = fl_cpu_put_thread(&s->cpu, t->idx, s->now, &waited);
 	if (next != FL_TID_NONE)
-		push_self(s, &s->t[next], s->now, EV_RUN);
+		push_run(s, &s->t[next], s->now);
 	else
 		tick_arm(s);	/* idle now, with a cache-hot thread waiting elsewhere */
 }
@@ -506,7 +575,8 @@ static void burn(struct sim *s, struct thr *t, uint64_t ns, enum phase next)
 	t->burst_left = ns;
 	chunk = ns < s->c.slice_ns ? ns : s->c.slice_ns;
 	t->burst_left -= chunk;
-	push_self(s, t, s->now + chunk, EV_BURST);
+	push_burst(s, t, s->now + chunk + t->owed);
+	t->owed = 0;
 }
 
 static void drain_rwsem(struct sim *s, struct mmst *ms)
@@ -599,17 +669,26 @@ static void req_add(struct sim *s, uint32_t r, struct fl_folio *f)
 	q->f[q->n++] = f;
 }
 
-static void req_submit(struct sim *s, uint32_t r)
+static void req_submit(struct sim *s, struct thr *t, uint32_t r)
 {
 	uint64_t done;
+	const struct fl_model_input *in = s->in;
+
+	/* the block layer's kworkers: their CPU per request, on the submitter's CPU */
+	if (in->nkworker_ns && in->kworker_ppm &&
+	    fl_rng_below(&s->rng, 1000000) < in->kworker_ppm)
+		irq_steal(s, cpu_of(s, t), in->kworker_ns[fl_rng_below(&s->rng, in->nkworker_ns)]);
 
 	s->out->io_requests++;
-	if (fl_io_submit(&s->io, s->now, r, &done))
+	if (fl_io_submit(&s->io, s->now, r, &done)) {
+		static FILE *xf; if (!xf && getenv("FL_IO_DUMP")) xf = fopen(getenv("FL_IO_DUMP"), "w");
+		if (xf) fprintf(xf, "%llu %llu\n", (unsigned long long)s->now, (unsigned long long)done);
 		fl_evq_push(&s->q, done, EV_IO_DONE, FL_TID_NONE, r);
+	}
 }
 
 /* Submits folios[0..n) (created LOCKED for read) as one request per contiguous run. */
-static void submit_reads(struct sim *s, struct fl_folio **f, size_t n)
+static void submit_reads(struct sim *s, struct thr *t, struct fl_folio **f, size_t n)
 {
 	size_t i = 0;
 
@@ -622,7 +701,7 @@ static void submit_reads(struct sim *s, struct fl_folio **f, size_t n)
 		while (j + 1 < n && f[j + 1]->index == f[j]->index + 1 && f[j + 1]->file == f[j]->file &&
 		       (!s->in->io_max_pages || s->req[r].n < s->in->io_max_pages))
 			req_add(s, r, f[++j]);
-		req_submit(s, r);
+		req_submit(s, t, r);
 		i = j + 1;
 	}
 }
@@ -631,6 +710,9 @@ static void io_done(struct sim *s, uint32_t r)
 {
 	struct ioreq *q = &s->req[r];
 	uint64_t tag, done;
+
+	if (s->io.rounds)
+		irq_steal(s, s->in->irq_cpu, s->io.gap_ns);
 
 	fl_pc_activity_read(&s->out->pc, s->now);
 	for (size_t i = 0; i < q->n; i++)
@@ -811,7 +893,7 @@ static bool ra_step(struct sim *s, struct thr *t)
 	size_t n;
 
 	if (t->ra.next >= t->ra.end) {
-		submit_reads(s, t->ra.buf, t->ra.n);
+		submit_reads(s, t, t->ra.buf, t->ra.n);
 		t->ra.n = 0;
 		return true;
 	}
@@ -1397,7 +1479,7 @@ static void step(struct sim *s, struct thr *t)
 				f->flags |= FL_FOLIO_READ_IO;
 				rq = req_alloc(s);
 				req_add(s, rq, f);
-				req_submit(s, rq);
+				req_submit(s, t, rq);
 				t->phase = PH_F_SYNC_READ_WAIT;
 				if (folio_wait(s, t, false))
 					return;
@@ -1442,7 +1524,7 @@ static void step(struct sim *s, struct thr *t)
 					t->f.rec.retry_io_miss++;
 				t->f.major = t->f.major_this = true;
 				nf = pc_add_force(s, sf, idx, true);
-				submit_reads(s, &nf, 1);	/* submitted holding the lock */
+				submit_reads(s, t, &nf, 1);	/* submitted holding the lock */
 				f = nf;
 			}
 			fl_folio_get(&s->pc, f);
@@ -1941,6 +2023,7 @@ void fl_model_input_init(struct fl_model_input *in)
 	in->ncpus = 2;
 	in->page_shift = 12;
 	in->nmm = 1;
+	in->irq_cpu = UINT32_MAX;
 	fl_model_costs_default(&in->costs);
 }
 
@@ -1953,6 +2036,8 @@ void fl_model_input_release(struct fl_model_input *in)
 	free(in->file_pages);
 	free(in->file_cached);
 	free(in->io_lat_ns);
+	free(in->io_round_ns);
+	free(in->kworker_ns);
 	free(in->acq_ns[0]);
 	free(in->acq_ns[1]);
 	free(in->mm_forked);
@@ -2120,7 +2205,14 @@ int fl_model_run(const struct fl_model_input *in, uint32_t policy, uint64_t seed
 	if (in->wake_affine)
 		fl_cpu_set_affine(&s.cpu, MIGRATION_COST_NS, in->wake_idle_permille,
 				  seed ^ 0x5ced0a77ULL);
-	if (in->nio_lat) {
+	if (in->nio_round) {
+		if (fl_io_init_samples(&s.io, 0, FL_IO_SAMPLES, in->io_round_ns, in->nio_round,
+				       seed, err) < 0)
+			goto out_cpu;
+		fl_io_set_rounds(&s.io, in->io_gap_ns, in->io_miss_ppm);
+		if (s.cpu.affine && in->irq_cpu < s.cpu.ncpus)
+			s.irq_until = fl_calloc(s.cpu.ncpus, sizeof(*s.irq_until));
+	} else if (in->nio_lat) {
 		if (fl_io_init_samples(&s.io, in->io_depth, FL_IO_SAMPLES, in->io_lat_ns,
 				       in->nio_lat, seed, err) < 0)
 			goto out_cpu;
@@ -2216,6 +2308,8 @@ int fl_model_run(const struct fl_model_input *in, uint32_t policy, uint64_t seed
 					v_enter(&s, t);		/* not counted in V yet */
 				t->on_cpu = true;
 				t->cpu_since = s.now;
+				{ static FILE *rf; if (!rf && getenv("FL_RUN_DUMP")) rf = fopen(getenv("FL_RUN_DUMP"), "w");
+				  if (rf) fprintf(rf, "%llu %u %u\n", (unsigned long long)s.now, t->idx, cpu_of(&s, t)); }
 				v_run(&s, t);
 				if (t->vrt > s.min_vrt)
 					s.min_vrt = t->vrt;	/* min_vruntime only grows */
@@ -2232,7 +2326,7 @@ int fl_model_run(const struct fl_model_input *in, uint32_t policy, uint64_t seed
 										 s.c.slice_ns;
 
 				t->burst_left -= chunk;
-				push_self(&s, t, s.now + chunk, EV_BURST);
+				push_burst(&s, t, s.now + chunk);
 				break;
 			}
 			step(&s, t);
@@ -2251,7 +2345,7 @@ int fl_model_run(const struct fl_model_input *in, uint32_t policy, uint64_t seed
 				}
 				chunk = t->burst_left < s.c.slice_ns ? t->burst_left : s.c.slice_ns;
 				t->burst_left -= chunk;
-				push_self(&s, t, s.now + chunk, EV_BURST);
+				push_burst(&s, t, s.now + chunk);
 				break;
 			}
 			if (s.now - t->cpu_since >= s.c.slice_ns && others_wait(&s, t)) {
@@ -2285,7 +2379,7 @@ int fl_model_run(const struct fl_model_input *in, uint32_t policy, uint64_t seed
 			/* the kicked CPU leaves idle to balance, then runs what it pulled */
 			s.tick_at = 0;
 			while ((tid = fl_cpu_idle_pull(&s.cpu, s.now, NULL)) != FL_TID_NONE)
-				push_self(&s, &s.t[tid], s.now + wake_latency(&s, true), EV_RUN);
+				push_run(&s, &s.t[tid], s.now + wake_latency(&s, true));
 			tick_arm(&s);
 			break;
 		}
@@ -2320,6 +2414,7 @@ out_mm:
 	free(s.pte.v);
 	fl_pagecache_release(&s.pc);
 	fl_io_release(&s.io);
+	free(s.irq_until);
 out_cpu:
 	fl_cpu_release(&s.cpu);
 	fl_evq_release(&s.q);

@@ -185,6 +185,23 @@ struct fl_model_input {
 	size_t nthreads;
 	uint64_t *io_lat_ns;		/* I/O latency samples (ns); none: costs.io_ns */
 	size_t nio_lat;
+	/*
+	 * A device that completes in rounds (fl_io_set_rounds), measured on the
+	 * capture (opstream "I/O rounds"): the latency from the request that opens
+	 * a round to the round's first completion (the draws, instead of
+	 * io_lat_ns), the spacing of its completions and the share that miss it.
+	 * nio_round 0: requests complete independently.
+	 */
+	uint64_t *io_round_ns;
+	size_t nio_round;
+	uint64_t io_gap_ns;
+	uint32_t io_miss_ppm;
+	uint32_t irq_cpu;		/* the CPU that takes the device's interrupts (most of the
+					   capture's block completions); UINT32_MAX unknown */
+	uint64_t *kworker_ns;		/* the capture's per-CPU kworkers' runs (ns), ... */
+	size_t nkworker_ns;
+	uint32_t kworker_ppm;		/* ... per million read requests: one is drawn onto the
+					   submitting CPU with that chance per request */
 	uint32_t io_depth;		/* requests in service at once; 0 unlimited */
 	uint32_t ra_pages;		/* readahead window in pages (read_ahead_kb / page);
 					   0 = the engine default (32) */

@@ -917,6 +917,176 @@ static uint32_t io_concurrency(struct ioev *ev, size_t n)
 
 
 /*
+ * I/O rounds. Some devices complete reads in batches: this machine's virtio
+ * disk completes the reads of an 8-thread 128 KiB thrash 16 at a time, in
+ * issue order within ~50 us, every ~1.2 ms, though they were issued over
+ * ~420 us (replay/README.md "Measured in session 7"). That keeps the threads
+ * in step, and the model's contention with it. The capture's read completions
+ * are grouped into rounds (gaps under ROUND_GAP_NS); the device runs in rounds
+ * when most reads (ROUND_SHARE percent) complete in rounds of 4 or more holding
+ * two threads' requests or more, over CALIB_MIN rounds. Then:
+ *  - the draws: from a round's opener (its first request issued after the
+ *    previous round completed) to the round's first completion;
+ *  - the spacing: the median gap between completions inside rounds;
+ *  - the misses: requests issued while a round was open (after its opener,
+ *    before its first completion) that completed in a later round, over those
+ *    and the round's own.
+ */
+#define ROUND_GAP_NS	30000
+#define ROUND_SHARE	50
+#define CALIB_MIN	256		/* samples a measured cost or device property needs */
+
+struct iorq {
+	uint64_t issue, done;
+	int32_t tid;
+};
+
+static int iorq_cmp(const void *a, const void *b)
+{
+	const struct iorq *x = a, *y = b;
+
+	return x->done < y->done ? -1 : x->done > y->done;
+}
+
+static uint64_t *push_u64(uint64_t *v, size_t *n, uint64_t x)
+{
+	if (!(*n & (*n - 1)))
+		v = fl_realloc(v, (*n ? 2 * *n : 1) * sizeof(*v));
+	v[(*n)++] = x;
+	return v;
+}
+
+static int io_rounds(struct ctx *c, int64_t capture_id)
+{
+	sqlite3_stmt *st;
+	struct iorq *rq = NULL;
+	size_t n = 0, cap = 0, *rs = NULL, nr = 0, in_big = 0, nmiss = 0, njoin = 0;
+	uint64_t *gaps = NULL, *lat = NULL;
+	size_t ngaps = 0, nlat = 0;
+	int rc;
+
+	if (sqlite3_prepare_v2(c->db, "SELECT issue_ns, complete_ns, coalesce(issue_tid, -1) FROM "
+			       "io WHERE capture = ? AND issue_ns IS NOT NULL AND complete_ns IS "
+			       "NOT NULL AND complete_ns > issue_ns AND coalesce(rwbs, 'R') LIKE "
+			       "'%R%'", -1, &st, NULL) != SQLITE_OK)
+		return sqlerr(c, "io");
+	sqlite3_bind_int64(st, 1, capture_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? 2 * cap : 1024;
+			rq = fl_realloc(rq, cap * sizeof(*rq));
+		}
+		rq[n++] = (struct iorq){ (uint64_t)sqlite3_column_int64(st, 0),
+					 (uint64_t)sqlite3_column_int64(st, 1),
+					 sqlite3_column_int(st, 2) };
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		free(rq);
+		return sqlerr(c, "io");
+	}
+	if (n < 2 * CALIB_MIN)
+		goto out;
+	qsort(rq, n, sizeof(*rq), iorq_cmp);
+	/* round r is rq[rs[r] .. rs[r + 1]) */
+	rs = fl_malloc((n + 1) * sizeof(*rs));
+	for (size_t i = 0; i < n; i++) {
+		if (!i || rq[i].done - rq[i - 1].done >= ROUND_GAP_NS)
+			rs[nr++] = i;
+		else
+			gaps = push_u64(gaps, &ngaps, rq[i].done - rq[i - 1].done);
+	}
+	rs[nr] = n;
+	for (size_t r = 0; r < nr; r++) {
+		bool two = false;
+
+		for (size_t i = rs[r] + 1; i < rs[r + 1] && !two; i++)
+			two = rq[i].tid != rq[rs[r]].tid;
+		if (rs[r + 1] - rs[r] >= 4 && two)
+			in_big += rs[r + 1] - rs[r];
+	}
+	if (nr < CALIB_MIN || in_big * 100 < n * ROUND_SHARE)
+		goto out;
+	for (size_t r = 1; r < nr; r++) {
+		uint64_t prev = rq[rs[r] - 1].done, first = rq[rs[r]].done, op = UINT64_MAX;
+		size_t members = 0;
+
+		for (size_t i = rs[r]; i < rs[r + 1]; i++) {
+			if (rq[i].issue >= prev) {
+				members++;
+				if (rq[i].issue < op)
+					op = rq[i].issue;
+			}
+		}
+		if (!members)
+			continue;
+		lat = push_u64(lat, &nlat, first - op);
+		njoin += members;
+		for (size_t i = rs[r + 1]; i < n; i++)	/* issued in the round, completed later */
+			if (rq[i].issue >= op && rq[i].issue < first)
+				nmiss++;
+	}
+	if (nlat < CALIB_MIN)
+		goto out;
+	c->in->io_round_ns = lat;
+	c->in->nio_round = nlat;
+	lat = NULL;
+	c->in->io_gap_ns = ngaps ? fl_median_u64(gaps, ngaps) : 0;
+	c->in->io_miss_ppm = (uint32_t)(nmiss * 1000000 / (njoin + nmiss));
+	c->info->io_rounds = nr;
+	c->info->io_round_share = (uint32_t)(in_big * 100 / n);
+	/* the CPU that takes the interrupts: the one most completions were traced on */
+	if (sqlite3_prepare_v2(c->db, "SELECT e.cpu, count(*) FROM ev_block_rq e JOIN capture k "
+			       "ON k.id = ?1 WHERE e.capture = ?1 AND e.kind = 'complete' GROUP BY "
+			       "e.cpu ORDER BY 2 DESC LIMIT 1", -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, capture_id);
+		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int64(st, 1) * 2 > (int64_t)n)
+			c->in->irq_cpu = (uint32_t)sqlite3_column_int(st, 0);
+		sqlite3_finalize(st);
+	}
+	/*
+	 * The block layer's per-CPU kworkers (kblockd's nice -20 ones dispatch the
+	 * requests): each run from its switch-in to the CPU's next switch. The
+	 * model draws one onto the submitting CPU per request with the capture's
+	 * runs-per-request chance (t3: 1,721 runs for 23,622 reads, 8 us at the
+	 * median, 0.8 ms at p90).
+	 */
+	if (sqlite3_prepare_v2(c->db, "SELECT cpu, ts, next_comm LIKE 'kworker/%' FROM "
+			       "ev_sched_switch WHERE capture = ? ORDER BY cpu, ts", -1, &st,
+			       NULL) == SQLITE_OK) {
+		int64_t pcpu = -1, pts = 0;
+		int pk = 0;
+		uint64_t *kw = NULL;
+		size_t nkw = 0;
+
+		sqlite3_bind_int64(st, 1, capture_id);
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			int64_t cpu = sqlite3_column_int64(st, 0), ts = sqlite3_column_int64(st, 1);
+
+			if (cpu == pcpu && pk && ts > pts)
+				kw = push_u64(kw, &nkw, (uint64_t)(ts - pts));
+			pcpu = cpu;
+			pts = ts;
+			pk = sqlite3_column_int(st, 2);
+		}
+		sqlite3_finalize(st);
+		if (nkw >= CALIB_MIN) {
+			c->in->kworker_ns = kw;
+			c->in->nkworker_ns = nkw;
+			c->in->kworker_ppm = (uint32_t)(nkw * 1000000 / n);
+			kw = NULL;
+		}
+		free(kw);
+	}
+out:
+	free(rq);
+	free(rs);
+	free(gaps);
+	free(lat);
+	return 0;
+}
+
+/*
  * Two costs the model charges as CPU time, measured on the capture itself
  * rather than taken from defaults (kernel-semantics.md §6.1: readahead
  * allocates, charges and inserts each folio before it submits the read; a
@@ -947,7 +1117,6 @@ static uint32_t io_concurrency(struct ioev *ev, size_t n)
  *
  * Each is used only with enough samples (CALIB_MIN); the info says which.
  */
-#define CALIB_MIN	256
 #define SPLIT_MIN	32		/* readahead requests the mean request is taken over */
 #define CALIB_GAP_NS	20000
 #define ORDER_MIN	32		/* gaps an order's median per page is taken over */
@@ -1404,6 +1573,8 @@ int fl_opstream_load(sqlite3 *db, int64_t capture_id, struct fl_model_input *in,
 	info->io_samples = in->nio_lat;
 	in->io_depth = io_concurrency(io_ev, 2 * in->nio_lat);
 	info->io_depth = in->io_depth;
+	if (io_rounds(&c, capture_id) < 0)
+		goto out;
 
 	/*
 	 * The cost of an uncontended mmap_lock acquisition as the capture measures

@@ -24,6 +24,8 @@ struct fl_opstream_info {
 	uint64_t vmas_added;		/* VMAs the maps did not show, made from fault rows */
 	uint64_t io_samples;
 	uint32_t io_depth;		/* reads in flight the device ran at most (0 unlimited) */
+	uint64_t io_rounds;		/* completion rounds, when the device runs in them (else 0) */
+	uint32_t io_round_share;	/* percent of the reads in rounds of 4 or more */
 	uint32_t ra_pages;		/* pages: readahead window the model uses (ra_header_pages,
 					 * else ra_inferred_pages), 0 none */
 	uint32_t ra_header_pages;	/* pages: the device's read_ahead_kb from the header, 0 none */
