@@ -224,6 +224,10 @@ static void print_group(const struct runrec *rr, size_t n, const struct fl_opstr
 		printf("  woken from another CPU %llu ns (measured, %llu samples: lock releases, "
 		       "I/O completions)\n", (unsigned long long)info->wake_remote_ns,
 		       (unsigned long long)info->wake_remote_samples);
+	if (info->switch_ns)
+		printf("a switch from one thread to another %llu ns of CPU (measured, %llu switches)\n",
+		       (unsigned long long)info->switch_ns,
+		       (unsigned long long)info->switch_samples);
 	if (in->wake_affine)
 		printf("wake-ups: on the previous CPU, %u per mille to an idle one (%llu of %llu "
 		       "wake-ups onto a busy CPU moved)\n", in->wake_idle_permille,
@@ -347,6 +351,7 @@ static void costs_json(const struct fl_model_input *in, const struct fl_opstream
 		{ "wake_remote_ns", in->costs.wake_remote_ns ? in->costs.wake_remote_ns :
 							      in->costs.wake_ns,
 		  info->wake_remote_ns != 0 },
+		{ "switch_ns", in->costs.switch_ns, info->switch_ns != 0 },
 		{ "fault_ns", in->costs.fault_ns, false },
 		{ "syscall_ns", in->costs.syscall_ns, false },
 	};

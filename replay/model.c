@@ -176,8 +176,10 @@ struct thr {
 	uint64_t t_runnable;		/* ns: became runnable */
 	uint64_t cpu_since;		/* ns: got its CPU (the slice's start) */
 	uint64_t burst_end;		/* ns: its pending EV_BURST (0 none) */
-	uint64_t owed;			/* ns: taken by a kworker while it ran a zero-time step:
-					   its next burst starts that much later */
+	uint64_t owed;			/* ns: taken by an interrupt while it ran a zero-time
+					   step: its next burst starts that much later */
+	uint64_t kw_owed;		/* ns: a kworker woken by its requests, which runs when
+					   it next leaves the kernel or sleeps (PREEMPT_NONE) */
 	uint64_t run_at;		/* ns: its pending EV_RUN onto a CPU (0 none) */
 	uint64_t vrt;			/* ns: virtual runtime (CPU used, placed at wake-ups) */
 	int64_t lag;			/* ns: V - vrt when it last stopped running (EEVDF vlag) */
@@ -534,13 +536,14 @@ static void block(struct sim *s, struct thr *t)
 	if (!t->on_cpu)
 		return;
 	t->on_cpu = false;
-	if (t->owed) {		/* the kworker that preempted it runs on */
+	if (t->owed + t->kw_owed) {	/* the interrupt, the kworker run on */
 		uint32_t c = cpu_of(s, t);
 
 		if (s->irq_until && c < s->cpu.ncpus)
 			s->irq_until[c] = (s->irq_until[c] > s->now ? s->irq_until[c] : s->now) +
-					  t->owed;
+					  t->owed + t->kw_owed;
 		t->owed = 0;
+		t->kw_owed = 0;
 	}
 	/* a write owner off its CPU: the writers spinning on it queue (rwsem_spin_on_owner) */
 	if (t->w.state == FL_RWS_HOLD_WRITE && fl_rwsem_owner_off_cpu(&t->ms->mm.mmap_lock, s->now))
@@ -550,7 +553,7 @@ static void block(struct sim *s, struct thr *t)
 	t->lag = lag_clamp(s, (int64_t)avg_vrt(s, t) - (int64_t)t->vrt);
 	next = fl_cpu_put_thread(&s->cpu, t->idx, s->now, &waited);
 	if (next != FL_TID_NONE)
-		push_run(s, &s->t[next], s->now);
+		push_run(s, &s->t[next], s->now + s->c.switch_ns);
 	else
 		tick_arm(s);	/* idle now, with a cache-hot thread waiting elsewhere */
 }
@@ -675,16 +678,13 @@ static void req_submit(struct sim *s, struct thr *t, uint32_t r)
 	const struct fl_model_input *in = s->in;
 
 	/* the block layer's kworkers: their CPU per request, on the submitter's CPU */
-	if (in->nkworker_ns && in->kworker_ppm &&
+	if (in->nkworker_ns && in->kworker_ppm && s->io.rounds &&
 	    fl_rng_below(&s->rng, 1000000) < in->kworker_ppm)
-		irq_steal(s, cpu_of(s, t), in->kworker_ns[fl_rng_below(&s->rng, in->nkworker_ns)]);
+		t->kw_owed += in->kworker_ns[fl_rng_below(&s->rng, in->nkworker_ns)];
 
 	s->out->io_requests++;
-	if (fl_io_submit(&s->io, s->now, r, &done)) {
-		static FILE *xf; if (!xf && getenv("FL_IO_DUMP")) xf = fopen(getenv("FL_IO_DUMP"), "w");
-		if (xf) fprintf(xf, "%llu %llu\n", (unsigned long long)s->now, (unsigned long long)done);
+	if (fl_io_submit(&s->io, s->now, r, &done))
 		fl_evq_push(&s->q, done, EV_IO_DONE, FL_TID_NONE, r);
-	}
 }
 
 /* Submits folios[0..n) (created LOCKED for read) as one request per contiguous run. */
@@ -1159,6 +1159,13 @@ static void step(struct sim *s, struct thr *t)
 		case PH_DONE:
 			return;
 		case PH_OP_BEGIN:
+			if (t->kw_owed) {	/* back to user space: the kworker runs first */
+				uint64_t kw = t->kw_owed;
+
+				t->kw_owed = 0;
+				burn(s, t, kw, PH_OP_BEGIN);
+				return;
+			}
 			if (!op) {
 				t->phase = PH_DONE;
 				t->done = true;
@@ -2308,8 +2315,6 @@ int fl_model_run(const struct fl_model_input *in, uint32_t policy, uint64_t seed
 					v_enter(&s, t);		/* not counted in V yet */
 				t->on_cpu = true;
 				t->cpu_since = s.now;
-				{ static FILE *rf; if (!rf && getenv("FL_RUN_DUMP")) rf = fopen(getenv("FL_RUN_DUMP"), "w");
-				  if (rf) fprintf(rf, "%llu %u %u\n", (unsigned long long)s.now, t->idx, cpu_of(&s, t)); }
 				v_run(&s, t);
 				if (t->vrt > s.min_vrt)
 					s.min_vrt = t->vrt;	/* min_vruntime only grows */

@@ -154,6 +154,10 @@ struct fl_model_costs {
 	uint64_t wake_remote_ns;	/* the same for a thread woken by another CPU (a lock
 					   release, an I/O completion): the idle CPU must be sent
 					   an interrupt; 0 = wake_ns. A timer's wake-up is local. */
+	uint64_t switch_ns;		/* CPU a switch from one thread to another takes (the
+					   blocking path, schedule, the return path): charged
+					   before a thread that takes over a busy CPU runs;
+					   0 = none (opstream: measured) */
 	uint64_t slice_ns;		/* time slice of CPU-bound threads */
 	uint64_t io_ns;			/* I/O latency when the input has no samples */
 	uint64_t acq_read_ns;		/* start_locking -> acquire_returned of an uncontended

@@ -1163,6 +1163,94 @@ static void ra_page_cost(struct ctx *c, uint64_t *const gaps[ORDERS], const size
 	c->info->ra_folio_share = (uint32_t)(100 * opages[most] / npages);
 }
 
+/*
+ * The CPU a switch between two followed threads takes: from the blocking
+ * thread's last traced event to the next thread's first one on that CPU,
+ * across a sched_switch between them (the blocking path, __schedule, the
+ * return path; none of it is in the model's other costs). Only switches out
+ * of an uninterruptible sleep (D: a folio's I/O), which the kernel enters
+ * from a traced operation; a thread that sleeps from user space (nanosleep,
+ * S) ran user code after its last event, and one that sleeps for a lock
+ * (its last event mmap_lock_start_locking or contention_begin) may have spun
+ * first (anonmix's short loops: 17.7 us). The median over
+ * switches with both sides under SWITCH_MAX_NS (t3: 5.5 us, 3.9 us of it
+ * before the switch).
+ */
+#define SWITCH_MAX_NS	50000
+
+static int switch_cost(struct ctx *c, int64_t first_id, int64_t last_id)
+{
+	sqlite3_stmt *st;
+	struct cpust {
+		uint64_t last_ts, pend_ts;
+		int32_t last_tid, pend_tid;
+		int last_type;
+	} *cs = NULL;
+	size_t ncs = 0, nv = 0;
+	uint64_t *v = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(c->db, "SELECT ts, cpu, tid, type, a0, a2, a3 FROM event WHERE id "
+			       "BETWEEN ?1 AND ?2 AND cpu IS NOT NULL ORDER BY ts, id", -1, &st,
+			       NULL) != SQLITE_OK)
+		return sqlerr(c, "events");
+	sqlite3_bind_int64(st, 1, first_id);
+	sqlite3_bind_int64(st, 2, last_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		uint64_t ts = (uint64_t)sqlite3_column_int64(st, 0);
+		int64_t cpu = sqlite3_column_int64(st, 1);
+		int32_t tid = sqlite3_column_int(st, 2);
+		struct cpust *p;
+
+		if (cpu < 0 || cpu > 4095)
+			continue;
+		if ((size_t)cpu >= ncs) {
+			cs = fl_realloc(cs, ((size_t)cpu + 1) * sizeof(*cs));
+			memset(cs + ncs, 0, ((size_t)cpu + 1 - ncs) * sizeof(*cs));
+			ncs = (size_t)cpu + 1;
+		}
+		p = &cs[cpu];
+		if (sqlite3_column_int(st, 3) == 10) {	/* sched_switch */
+			int32_t prev = (int32_t)sqlite3_column_int64(st, 4);
+			int64_t state = sqlite3_column_int64(st, 5);
+			int32_t next = (int32_t)sqlite3_column_int64(st, 6);
+
+			p->pend_tid = 0;
+			/* not a lock wait: a writer may have spun there before it slept */
+			if ((state & 2) && prev && prev == p->last_tid && p->last_type != 3 &&
+			    p->last_type != 23 &&
+			    thread_idx(c, prev) != SIZE_MAX && thread_idx(c, next) != SIZE_MAX &&
+			    ts - p->last_ts < SWITCH_MAX_NS) {
+				p->pend_tid = next;
+				p->pend_ts = p->last_ts;
+			}
+			p->last_tid = 0;
+			continue;
+		}
+		if (p->pend_tid && tid == p->pend_tid) {
+			if (ts - p->pend_ts < 2 * SWITCH_MAX_NS)
+				v = push_u64(v, &nv, ts - p->pend_ts);
+			p->pend_tid = 0;
+		}
+		p->last_tid = tid;
+		p->last_ts = ts;
+		p->last_type = sqlite3_column_int(st, 3);
+	}
+	sqlite3_finalize(st);
+	free(cs);
+	if (rc != SQLITE_DONE) {
+		free(v);
+		return sqlerr(c, "events");
+	}
+	if (nv >= CALIB_MIN) {
+		c->in->costs.switch_ns = fl_median_u64(v, nv);
+		c->info->switch_ns = c->in->costs.switch_ns;
+		c->info->switch_samples = nv;
+	}
+	free(v);
+	return 0;
+}
+
 static int calibrate(struct ctx *c, int64_t first_id, int64_t last_id)
 {
 	sqlite3_stmt *st;
@@ -1527,6 +1615,8 @@ int fl_opstream_load(sqlite3 *db, int64_t capture_id, struct fl_model_input *in,
 	for (size_t i = 0; i < nraw; i++)
 		thread_of(&c, raw[i].tid, raw[i].tgid, raw[i].prio);
 	if (calibrate(&c, first_id, last_id) < 0)
+		goto out;
+	if (switch_cost(&c, first_id, last_id) < 0)
 		goto out;
 	if (load_offcpu(&c, first_id, last_id) < 0)
 		goto out;

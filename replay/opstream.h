@@ -51,6 +51,8 @@ struct fl_opstream_info {
 	bool wake_local;		/* ... all woken by the target CPU itself */
 	uint64_t wake_remote_ns;	/* ns: the same, woken from another CPU (0: too few) */
 	uint64_t wake_remote_samples;
+	uint64_t switch_ns;		/* ns: median thread-to-thread switch (0: too few) */
+	uint64_t switch_samples;
 	uint64_t anon_prep_ns;		/* ns: median fault entry -> __vmf_anon_prepare's trylock
 					   (0: too few) */
 	uint64_t anon_prep_samples;	/* trylocks it is the median of */
