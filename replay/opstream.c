@@ -1191,7 +1191,7 @@ static int switch_cost(struct ctx *c, int64_t first_id, int64_t last_id)
 	int rc;
 
 	if (sqlite3_prepare_v2(c->db, "SELECT ts, cpu, tid, type, a0, a2, a3 FROM event WHERE id "
-			       "BETWEEN ?1 AND ?2 AND cpu IS NOT NULL ORDER BY ts, id", -1, &st,
+			       "BETWEEN ?1 AND ?2 AND cpu IS NOT NULL ORDER BY id", -1, &st,
 			       NULL) != SQLITE_OK)
 		return sqlerr(c, "events");
 	sqlite3_bind_int64(st, 1, first_id);

@@ -366,6 +366,39 @@ FL_TEST(engine_io_depth_and_latencies)
 }
 
 /*
+ * A device in rounds (fl_io_set_rounds): a request finding no open round opens
+ * one a draw later; the ones submitted before it completes join it, spaced by
+ * the gap in submission order; a request after it opens the next; every miss
+ * goes to the round after the open one; the depth limit no longer applies.
+ */
+FL_TEST(engine_io_rounds)
+{
+	struct fl_io io;
+	struct fl_err err;
+	uint64_t done;
+	const uint64_t lat[] = { 1000, 3000 };
+
+	CHECK(fl_io_init_samples(&io, 1, FL_IO_CYCLE, lat, 2, 1, &err) == 0);
+	fl_io_set_rounds(&io, 5, 0);
+	CHECK(fl_io_submit(&io, 0, 1, &done) && done == 1000);	/* opens: the first draw */
+	CHECK(fl_io_submit(&io, 400, 2, &done) && done == 1005);	/* joins, past depth 1 */
+	CHECK(fl_io_submit(&io, 999, 3, &done) && done == 1010);
+	CHECK(fl_io_submit(&io, 1000, 4, &done) && done == 4000);	/* completed: a new one */
+	CHECK(fl_io_submit(&io, 1200, 5, &done) && done == 4005);
+	CHECK_EQ_U64(io.stats.service_ns, 1000 + 605 + 11 + 3000 + 2805);
+	fl_io_release(&io);
+
+	/* all miss: each joins the round after the open one, drawn from the open one's end */
+	CHECK(fl_io_init_samples(&io, 0, FL_IO_CYCLE, lat, 2, 1, &err) == 0);
+	fl_io_set_rounds(&io, 5, 1000000);
+	CHECK(fl_io_submit(&io, 0, 1, &done) && done == 1000);
+	CHECK(fl_io_submit(&io, 10, 2, &done) && done == 4000);
+	CHECK(fl_io_submit(&io, 20, 3, &done) && done == 4005);
+	CHECK(fl_io_submit(&io, 1500, 4, &done) && done == 5000);	/* 4000 is open: it misses that */
+	fl_io_release(&io);
+}
+
+/*
  * Throughput floor of the lock path: threads doing read lock/unlock with a
  * writer now and then, through the event queue. The real target (>= 5 M
  * simulated operations/s on one core) is measured by tests/bench/engine-bench;

@@ -118,6 +118,75 @@ FL_TEST(replay_thrash_mainline_retries)
 	fl_model_input_release(&in);
 }
 
+/*
+ * The CPU the kernel spends around the I/O and the switches, each measured per
+ * capture (opstream): a device in rounds, its completions' interrupt time on
+ * the interrupted CPU, the block kworkers' runs on the submitting CPU once the
+ * submitter leaves the kernel, and a switch's cost at each handoff. On one
+ * CPU: a lone thread's reads wait out each completion's interrupt (its CPU is
+ * idle then, so it starts after it) and each request's kworker; two threads
+ * pay a switch at each handoff, counted in their wait for the CPU.
+ */
+static void io_cpu_run(int nt, uint64_t gap_ns, uint64_t kworker_ns, uint64_t switch_ns,
+		       struct fl_model_run *r, struct fl_metrics *m)
+{
+	static const uint64_t open_ns[] = { 300000, 400000 };
+	struct fl_model_input in;
+
+	thrash(&in, nt, 1, 512, false);
+	in.ncpus = 1;
+	in.wake_affine = true;
+	in.io_round_ns = malloc(sizeof(open_ns));
+	memcpy(in.io_round_ns, open_ns, sizeof(open_ns));
+	in.nio_round = 2;
+	in.io_gap_ns = gap_ns;
+	in.irq_cpu = 0;
+	if (kworker_ns) {
+		in.kworker_ns = malloc(sizeof(uint64_t));
+		in.kworker_ns[0] = kworker_ns;
+		in.nkworker_ns = 1;
+		in.kworker_ppm = 1000000;
+	}
+	in.costs.switch_ns = switch_ns;
+	memset(r, 0, sizeof(*r));
+	memset(m, 0, sizeof(*m));
+	if (run(&in, "mainline", r, m) == 0)
+		CHECK_EQ_U64(r->anomalies, 0);
+	fl_model_input_release(&in);
+}
+
+FL_TEST(replay_io_rounds_interrupts_kworkers_switches)
+{
+	struct fl_model_run r[5];
+	struct fl_metrics m[5];
+	uint64_t reqs;
+
+	io_cpu_run(1, 0, 0, 0, &r[0], &m[0]);
+	io_cpu_run(1, 50000, 0, 0, &r[1], &m[1]);
+	io_cpu_run(1, 0, 200000, 0, &r[2], &m[2]);
+	io_cpu_run(2, 0, 0, 0, &r[3], &m[3]);
+	io_cpu_run(2, 0, 0, 20000, &r[4], &m[4]);
+	reqs = r[0].io_requests;
+	CHECK(reqs > 100 && r[1].io_requests == reqs && r[2].io_requests == reqs);
+	CHECK(m[0].faults_user > 0 && m[1].faults_user == m[0].faults_user &&
+	      m[2].faults_user == m[0].faults_user && m[4].faults_user == m[3].faults_user);
+	/* every read the thread waited for: 50 us later (at least half the requests) */
+	CHECKF(r[1].makespan_ns >= r[0].makespan_ns + reqs / 2 * 50000,
+	       "interrupts: %llu against %llu ns, %llu requests",
+	       (unsigned long long)r[1].makespan_ns, (unsigned long long)r[0].makespan_ns,
+	       (unsigned long long)reqs);
+	/* 200 us per request on the only CPU; most of it overlaps the thread's next read */
+	CHECKF(r[2].makespan_ns >= r[0].makespan_ns + reqs * 20000,
+	       "kworkers: %llu against %llu ns", (unsigned long long)r[2].makespan_ns,
+	       (unsigned long long)r[0].makespan_ns);
+	/* a handoff inside a retry window: the switch is part of the window's CPU wait */
+	CHECKF(r[4].win.cpu_wait_ns >= r[3].win.cpu_wait_ns + 10 * 20000,
+	       "switches: retry windows' CPU wait %llu against %llu ns",
+	       (unsigned long long)r[4].win.cpu_wait_ns, (unsigned long long)r[3].win.cpu_wait_ns);
+	for (int i = 0; i < 5; i++)
+		fl_model_run_release(&r[i]);
+}
+
 /* §8: retrying under the VMA lock removes the mmap fallback and the misses it causes;
  * holding the VMA lock across I/O removes the drops but fork waits behind the I/O. */
 FL_TEST(replay_thrash_policy_directions)
