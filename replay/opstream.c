@@ -106,6 +106,19 @@ static int sqlerr(struct ctx *c, const char *what)
 			 sqlite3_errmsg(c->db));
 }
 
+/* A statement over the capture's events first_id..last_id (?1 and ?2 of sql); NULL if it
+ * does not prepare. */
+static sqlite3_stmt *event_range(sqlite3 *db, const char *sql, int64_t first_id, int64_t last_id)
+{
+	sqlite3_stmt *st;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return NULL;
+	sqlite3_bind_int64(st, 1, first_id);
+	sqlite3_bind_int64(st, 2, last_id);
+	return st;
+}
+
 static uint32_t file_for(struct ctx *c, uint64_t dev, uint64_t ino, uint64_t min_pages)
 {
 	for (size_t i = 0; i < c->nfiles; i++) {
@@ -360,12 +373,11 @@ static int load_offcpu(struct ctx *c, int64_t first_id, int64_t last_id)
 
 	/* event.type (enum fl_ev): 10 SCHED_SWITCH, 11 SCHED_WAKING; the followed threads'
 	 * own events: faults 1-2, mmap_lock 3-5, filemap 6-7, syscalls 21-22 */
-	if (sqlite3_prepare_v2(c->db, "SELECT ts, a0, a2, a3, type, tid, cpu, a1 FROM event WHERE "
-			       "id BETWEEN ? AND ? AND inst = 0 AND type IN (1, 2, 3, 4, 5, 6, 7, 10, "
-			       "11, 12, 21, 22) ORDER BY id", -1, &st, NULL) != SQLITE_OK)
+	st = event_range(c->db, "SELECT ts, a0, a2, a3, type, tid, cpu, a1 FROM event WHERE id "
+			 "BETWEEN ? AND ? AND inst = 0 AND type IN (1, 2, 3, 4, 5, 6, 7, 10, 11, 12, "
+			 "21, 22) ORDER BY id", first_id, last_id);
+	if (!st)
 		return sqlerr(c, "sched_switch events");
-	sqlite3_bind_int64(st, 1, first_id);
-	sqlite3_bind_int64(st, 2, last_id);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		uint64_t ts = (uint64_t)sqlite3_column_int64(st, 0);
 		int type = sqlite3_column_int(st, 4);
@@ -1190,12 +1202,10 @@ static int switch_cost(struct ctx *c, int64_t first_id, int64_t last_id)
 	uint64_t *v = NULL;
 	int rc;
 
-	if (sqlite3_prepare_v2(c->db, "SELECT ts, cpu, tid, type, a0, a2, a3 FROM event WHERE id "
-			       "BETWEEN ?1 AND ?2 AND cpu IS NOT NULL ORDER BY id", -1, &st,
-			       NULL) != SQLITE_OK)
+	st = event_range(c->db, "SELECT ts, cpu, tid, type, a0, a2, a3 FROM event WHERE id BETWEEN "
+			 "?1 AND ?2 AND cpu IS NOT NULL ORDER BY id", first_id, last_id);
+	if (!st)
 		return sqlerr(c, "events");
-	sqlite3_bind_int64(st, 1, first_id);
-	sqlite3_bind_int64(st, 2, last_id);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		uint64_t ts = (uint64_t)sqlite3_column_int64(st, 0);
 		int64_t cpu = sqlite3_column_int64(st, 1);
@@ -1268,16 +1278,14 @@ static int calibrate(struct ctx *c, int64_t first_id, int64_t last_id)
 	 * 17/18 MEMCG_RECLAIM_BEGIN/END, 19/20 DIRECT_RECLAIM_BEGIN/END */
 	/* sched_switch of the main instance; the others from the instance that holds
 	 * them (the extra global one of command-mode captures), not twice */
-	if (sqlite3_prepare_v2(c->db, "SELECT ts, tid, type, a0, a3 FROM event WHERE id BETWEEN ?1 "
-			       "AND ?2 AND ((type = 10 AND inst = 0) OR (type IN (8, 17, 18, 19, 20, 25) "
-			       "AND inst = (SELECT coalesce(max(inst), 0) FROM event WHERE id "
-			       "BETWEEN ?1 AND ?2 AND type IN (8, 17)))) ORDER BY id", -1, &st,
-			       NULL) != SQLITE_OK) {
+	st = event_range(c->db, "SELECT ts, tid, type, a0, a3 FROM event WHERE id BETWEEN ?1 AND "
+			 "?2 AND ((type = 10 AND inst = 0) OR (type IN (8, 17, 18, 19, 20, 25) AND "
+			 "inst = (SELECT coalesce(max(inst), 0) FROM event WHERE id BETWEEN ?1 AND "
+			 "?2 AND type IN (8, 17)))) ORDER BY id", first_id, last_id);
+	if (!st) {
 		sqlerr(c, "reclaim events");
 		goto out;
 	}
-	sqlite3_bind_int64(st, 1, first_id);
-	sqlite3_bind_int64(st, 2, last_id);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		uint64_t ts = (uint64_t)sqlite3_column_int64(st, 0);
 		int type = sqlite3_column_int(st, 2);
@@ -1408,13 +1416,11 @@ static int cached_files(struct ctx *c, int64_t first_id, int64_t last_id)
 	if (!have_adds)
 		return 0;
 	/* event.type 8 = FL_EV_FILEMAP_ADD (capture/decode.h), a0 s_dev, a1 i_ino */
-	if (sqlite3_prepare_v2(c->db, "SELECT DISTINCT a0, a1 FROM event WHERE id BETWEEN ?1 AND ?2 "
-			       "AND type = 8 UNION SELECT DISTINCT dev, ino FROM fault WHERE "
-			       "capture = ?3 AND major = 1 AND ino IS NOT NULL", -1, &st,
-			       NULL) != SQLITE_OK)
+	st = event_range(c->db, "SELECT DISTINCT a0, a1 FROM event WHERE id BETWEEN ?1 AND ?2 AND "
+			 "type = 8 UNION SELECT DISTINCT dev, ino FROM fault WHERE capture = ?3 AND "
+			 "major = 1 AND ino IS NOT NULL", first_id, last_id);
+	if (!st)
 		return sqlerr(c, "page-cache inserts");
-	sqlite3_bind_int64(st, 1, first_id);
-	sqlite3_bind_int64(st, 2, last_id);
 	sqlite3_bind_int64(st, 3, c->cap);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (nseen == capseen) {
@@ -1567,14 +1573,13 @@ int fl_opstream_load(sqlite3 *db, int64_t capture_id, struct fl_model_input *in,
 			"l.acquired_ns IS NOT NULL AND l.tgid IS NOT NULL") < 0)
 		goto out;
 	/* mmap flags / fd / offset from the sys_enter events (args 3..5) */
-	if (sqlite3_prepare_v2(db, "SELECT e.ts, e.tid, e.a3, e.a5 FROM event e JOIN sys_name s "
-			       "ON s.sys = e.sys AND s.name = 'mmap' WHERE e.id BETWEEN ? AND ? "
-			       "AND e.type = 21", -1, &st, NULL) != SQLITE_OK) {
+	st = event_range(db, "SELECT e.ts, e.tid, e.a3, e.a5 FROM event e JOIN sys_name s ON "
+			 "s.sys = e.sys AND s.name = 'mmap' WHERE e.id BETWEEN ? AND ? AND "
+			 "e.type = 21", first_id, last_id);
+	if (!st) {
 		sqlerr(&c, "mmap events");
 		goto out;
 	}
-	sqlite3_bind_int64(st, 1, first_id);
-	sqlite3_bind_int64(st, 2, last_id);
 	/* the mmap ops by (entry time, tid): one binary search per sys_enter event */
 	for (size_t i = 0; i < nraw; i++)
 		if (!raw[i].fault && !strcmp(raw[i].sys, "mmap")) {
