@@ -368,10 +368,12 @@ static void push_burst(struct sim *s, struct thr *t, uint64_t at)
  */
 static void irq_steal(struct sim *s, uint32_t c, uint64_t ns)
 {
-	uint32_t tid = c < s->cpu.ncpus ? s->cpu.cur[c] : FL_TID_NONE;
+	uint32_t tid;
 
-	if (!s->irq_until || c >= s->cpu.ncpus)
+	/* CPUs have identities only in the affine mode (irq_until is set up with it) */
+	if (!s->irq_until || !s->cpu.cur || c >= s->cpu.ncpus)
 		return;
+	tid = s->cpu.cur[c];
 	if (tid < s->nt && s->t[tid].on_cpu) {
 		struct thr *t = &s->t[tid];
 

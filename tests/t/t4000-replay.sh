@@ -188,9 +188,14 @@ assert all(r['kernel'] == '6.12' for r in runs)
 # replay/README.md records the figures at this machine's 8 MiB too).
 "$FAULTLAB" replay --model --db "$TMP/a.db" --policy mainline --validate \
 	--format json >"$TMP/val.json" 2>"$TMP/err"
+for sd in 2 3; do
+	"$FAULTLAB" replay --model --db "$TMP/a.db" --policy mainline --validate --seed $sd \
+		--format json >"$TMP/val$sd.json" 2>>"$TMP/err"
+done
 if py "
 import json
 v = json.load(open('$TMP/val.json'))['validate']['metrics']
+V = [v] + [json.load(open('$TMP/val%d.json' % sd))['validate']['metrics'] for sd in (2, 3)]
 for k in ('path_vma_retry_mmap', 'retry_drop', 'mmap_read_acq'):
     e = v[k]['rel_err']
     print('    %s: capture %.0f model %.0f rel.err %+.1f%%' % (k, v[k]['capture'], v[k]['model'], 100 * e))
@@ -204,20 +209,21 @@ for k in ('path_vma_retry_mmap', 'retry_drop', 'mmap_read_acq'):
 # 16-thread captures with 1.2%) and moves several-fold for a tenth of a percent: where the
 # capture or the model queues 0.5% or more, the queued share itself is held to 2x (the model
 # gives 0.8-1.5x since it completes reads in the disk's rounds; 0.5x before; replay/README.md,
-# Measured in session 7).
-def slow_share(who):
+# Measured in session 7). The model's side of these is the median of seeds 1-3.
+def slow_share(v, who):
     h = [v['mmap_read_wait_hist.%d' % i][who] for i in range(7)]
     return 100.0 * sum(h[2:]) / sum(h) if sum(h) else 0.0
-cs, ms = slow_share('capture'), slow_share('model')
-print('    reads waiting 10 us or more: capture %.2f%%, model %.2f%%' % (cs, ms))
+med = lambda x: sorted(x)[len(x) // 2]
+cs, ms = slow_share(v, 'capture'), med([slow_share(x, 'model') for x in V])
+print('    reads waiting 10 us or more: capture %.2f%%, model %.2f%% (median of seeds 1-3)' % (cs, ms))
 for k in ('mmap_read_wait_us.p50', 'mmap_read_wait_us.p99'):
-    c, m = v[k]['capture'], v[k]['model']
+    c, m = v[k]['capture'], med([x[k]['model'] for x in V])
     print('    %s: capture %.2f model %.2f' % (k, c, m))
     if k.endswith('p99') and max(cs, ms) >= 0.5:
         assert cs / 2 <= ms <= 2 * cs, 'queued reads: model %.2f%% against capture %.2f%%' % (ms, cs)
         continue
     assert c > 0 and c / 2 <= m <= 2 * c, k
-" >"$TMP/fid" 2>"$TMP/py"; then ok "thrash: --validate within 25% on path_vma_retry_mmap, retry_drop, mmap_read_acq; read wait p50 within 2x, p99 within 2x (the queued share from 0.5%)"
+" >"$TMP/fid" 2>"$TMP/py"; then ok "thrash: --validate within 25% on path_vma_retry_mmap, retry_drop, mmap_read_acq; read wait p50, p99 within 2x (the queued share from 0.5%; model: median of 3 seeds)"
 	cat "$TMP/fid"
 else not_ok "thrash: --validate fidelity" "$(cat "$TMP/fid" "$TMP/err"; tail -2 "$TMP/py")"; fi
 

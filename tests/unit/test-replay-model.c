@@ -134,8 +134,8 @@ static void io_cpu_run(int nt, uint64_t gap_ns, uint64_t kworker_ns, uint64_t sw
 	struct fl_model_input in;
 
 	thrash(&in, nt, 1, 512, false);
-	in.ncpus = 1;
-	in.wake_affine = true;
+	in.ncpus = nt > 2 ? 2 : 1;
+	in.wake_affine = nt <= 2;	/* more: one run queue, CPUs without identities */
 	in.io_round_ns = malloc(sizeof(open_ns));
 	memcpy(in.io_round_ns, open_ns, sizeof(open_ns));
 	in.nio_round = 2;
@@ -157,8 +157,8 @@ static void io_cpu_run(int nt, uint64_t gap_ns, uint64_t kworker_ns, uint64_t sw
 
 FL_TEST(replay_io_rounds_interrupts_kworkers_switches)
 {
-	struct fl_model_run r[5];
-	struct fl_metrics m[5];
+	struct fl_model_run r[6];
+	struct fl_metrics m[6];
 	uint64_t reqs;
 
 	io_cpu_run(1, 0, 0, 0, &r[0], &m[0]);
@@ -166,6 +166,9 @@ FL_TEST(replay_io_rounds_interrupts_kworkers_switches)
 	io_cpu_run(1, 0, 200000, 0, &r[2], &m[2]);
 	io_cpu_run(2, 0, 0, 0, &r[3], &m[3]);
 	io_cpu_run(2, 0, 0, 20000, &r[4], &m[4]);
+	/* the pool mode has no CPU to take an interrupt from: nothing charged there, no crash */
+	io_cpu_run(4, 50000, 200000, 20000, &r[5], &m[5]);
+	CHECK(m[5].faults_user > 0 && r[5].io_requests > 100);
 	reqs = r[0].io_requests;
 	CHECK(reqs > 100 && r[1].io_requests == reqs && r[2].io_requests == reqs);
 	CHECK(m[0].faults_user > 0 && m[1].faults_user == m[0].faults_user &&
@@ -183,7 +186,7 @@ FL_TEST(replay_io_rounds_interrupts_kworkers_switches)
 	CHECKF(r[4].win.cpu_wait_ns >= r[3].win.cpu_wait_ns + 10 * 20000,
 	       "switches: retry windows' CPU wait %llu against %llu ns",
 	       (unsigned long long)r[4].win.cpu_wait_ns, (unsigned long long)r[3].win.cpu_wait_ns);
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < 6; i++)
 		fl_model_run_release(&r[i]);
 }
 
