@@ -973,7 +973,7 @@ static int io_rounds(struct ctx *c, int64_t capture_id)
 	sqlite3_stmt *st;
 	struct iorq *rq = NULL;
 	size_t n = 0, cap = 0, *rs = NULL, nr = 0, in_big = 0, nmiss = 0, njoin = 0;
-	uint64_t *gaps = NULL, *lat = NULL;
+	uint64_t *gaps = NULL, *lat = NULL, maxlat = 0;
 	size_t ngaps = 0, nlat = 0;
 	int rc;
 
@@ -988,9 +988,12 @@ static int io_rounds(struct ctx *c, int64_t capture_id)
 			cap = cap ? 2 * cap : 1024;
 			rq = fl_realloc(rq, cap * sizeof(*rq));
 		}
-		rq[n++] = (struct iorq){ (uint64_t)sqlite3_column_int64(st, 0),
-					 (uint64_t)sqlite3_column_int64(st, 1),
-					 sqlite3_column_int(st, 2) };
+		rq[n] = (struct iorq){ (uint64_t)sqlite3_column_int64(st, 0),
+				       (uint64_t)sqlite3_column_int64(st, 1),
+				       sqlite3_column_int(st, 2) };
+		if (rq[n].done - rq[n].issue > maxlat)
+			maxlat = rq[n].done - rq[n].issue;
+		n++;
 	}
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE) {
@@ -1034,7 +1037,8 @@ static int io_rounds(struct ctx *c, int64_t capture_id)
 			continue;
 		lat = push_u64(lat, &nlat, first - op);
 		njoin += members;
-		for (size_t i = rs[r + 1]; i < n; i++)	/* issued in the round, completed later */
+		/* issued in the round, completed later (within the longest latency of it) */
+		for (size_t i = rs[r + 1]; i < n && rq[i].done < first + maxlat; i++)
 			if (rq[i].issue >= op && rq[i].issue < first)
 				nmiss++;
 	}
