@@ -381,3 +381,10 @@ uint64_t fl_median_u64(uint64_t *v, size_t n)
 	qsort(v, n, sizeof(*v), fl_cmp_u64);
 	return v[n / 2];
 }
+
+void fl_push_u64(uint64_t **v, size_t *n, uint64_t x)
+{
+	if (!(*n & (*n - 1)))		/* 0, 1, 2, 4, ...: full */
+		*v = fl_realloc(*v, (*n ? 2 * *n : 1) * sizeof(**v));
+	(*v)[(*n)++] = x;
+}

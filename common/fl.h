@@ -109,6 +109,9 @@ uint64_t fl_hash64(uint64_t h, const void *p, size_t n);
 int fl_cmp_u64(const void *a, const void *b);
 /* The median (upper of two) of v[n], sorting v in place; 0 when n is 0. */
 uint64_t fl_median_u64(uint64_t *v, size_t n);
+/* Appends x to *v[*n], doubling the array when *n reaches a power of two (so a NULL, 0
+ * array grows from nothing; no capacity kept beside it). */
+void fl_push_u64(uint64_t **v, size_t *n, uint64_t x);
 
 /* Monotonic time in ns for progress and benchmarks (never used by the model). */
 uint64_t fl_now_ns(void);

@@ -249,7 +249,7 @@ struct sim {
 	const struct fl_arch *arch;
 	struct fl_model_costs c;
 	struct fl_evq q;
-	struct fl_rng rng;		/* wake-up jitter */
+	struct fl_rng rng;		/* wake-up jitter, kworker draws */
 	struct fl_cpu cpu;
 	struct fl_io io;
 	uint64_t *irq_until;		/* [ncpus] ns: the CPU handles interrupts until then */
@@ -370,8 +370,8 @@ static void irq_steal(struct sim *s, uint32_t c, uint64_t ns)
 {
 	uint32_t tid;
 
-	/* CPUs have identities only in the affine mode (irq_until is set up with it) */
-	if (!s->irq_until || !s->cpu.cur || c >= s->cpu.ncpus)
+	/* CPUs have identities only in the affine mode: irq_until is set up with it */
+	if (!s->irq_until || c >= s->cpu.ncpus)
 		return;
 	tid = s->cpu.cur[c];
 	if (tid < s->nt && s->t[tid].on_cpu) {
@@ -680,8 +680,7 @@ static void req_submit(struct sim *s, struct thr *t, uint32_t r)
 	const struct fl_model_input *in = s->in;
 
 	/* the block layer's kworkers: their CPU per request, on the submitter's CPU */
-	if (in->nkworker_ns && in->kworker_ppm && s->io.rounds &&
-	    fl_rng_below(&s->rng, 1000000) < in->kworker_ppm)
+	if (in->kworker_ppm && fl_rng_below(&s->rng, 1000000) < in->kworker_ppm)
 		t->kw_owed += in->kworker_ns[fl_rng_below(&s->rng, in->nkworker_ns)];
 
 	s->out->io_requests++;
@@ -2097,13 +2096,6 @@ uint32_t fl_model_add_file(struct fl_model_input *in, uint64_t pages)
 	return (uint32_t)in->nfiles;
 }
 
-static void push_wait(uint64_t **v, size_t *n, uint64_t w)
-{
-	if (!(*n & (*n - 1)) || !*n)
-		*v = fl_realloc(*v, (*n ? 2 * *n : 1024) * sizeof(**v));
-	(*v)[(*n)++] = w;
-}
-
 /* What a recorded wait adds for the fast path: a draw from the capture's own uncontended
  * acquisitions, else their median (costs.acq_*_ns). */
 static uint64_t fast_path_ns(struct sim *s, struct fl_rng *rng, bool write)
@@ -2140,7 +2132,7 @@ static void finish_run(struct sim *s, uint64_t seed)
 				w = a->acquired - a->start +
 				    fast_path_ns(s, &rng, a->flags & FL_ACQ_WRITE);
 			if (a->flags & FL_ACQ_WRITE) {
-				push_wait(&o->write_waits, &o->nwrite_waits, w);
+				fl_push_u64(&o->write_waits, &o->nwrite_waits, w);
 				if (a->flags & FL_ACQ_QUEUED)
 					o->ww.slept++;
 				else if (a->flags & FL_ACQ_SPUN)
@@ -2148,7 +2140,7 @@ static void finish_run(struct sim *s, uint64_t seed)
 				else if (a->flags & FL_ACQ_STEAL)
 					o->ww.stole++;
 			} else
-				push_wait(&o->read_waits, &o->nread_waits, w);
+				fl_push_u64(&o->read_waits, &o->nread_waits, w);
 			if (a->chain >= 2)
 				o->chained_waits++;
 			if (a->chain > o->max_chain)

@@ -205,7 +205,8 @@ struct fl_model_input {
 	uint64_t *kworker_ns;		/* the capture's per-CPU kworkers' runs (ns), ... */
 	size_t nkworker_ns;
 	uint32_t kworker_ppm;		/* ... per million read requests: one is drawn onto the
-					   submitting CPU with that chance per request */
+					   submitting CPU with that chance per request (opstream
+					   sets it only with a device in rounds) */
 	uint32_t io_depth;		/* requests in service at once; 0 unlimited */
 	uint32_t ra_pages;		/* readahead window in pages (read_ahead_kb / page);
 					   0 = the engine default (32) */

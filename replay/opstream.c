@@ -106,17 +106,33 @@ static int sqlerr(struct ctx *c, const char *what)
 			 sqlite3_errmsg(c->db));
 }
 
-/* A statement over the capture's events first_id..last_id (?1 and ?2 of sql); NULL if it
- * does not prepare. */
-static sqlite3_stmt *event_range(sqlite3 *db, const char *sql, int64_t first_id, int64_t last_id)
+/* Prepares q and binds ?1 = p1 and, if q has it, ?2 = p2. */
+static int prep(sqlite3 *db, const char *q, int64_t p1, int64_t p2, sqlite3_stmt **st)
+{
+	if (sqlite3_prepare_v2(db, q, -1, st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(*st, 1, p1);
+	if (sqlite3_bind_parameter_count(*st) >= 2)
+		sqlite3_bind_int64(*st, 2, p2);
+	return 0;
+}
+
+/* One row of q (bound as prep binds it): its first column in *v0 and, with v1, its second. No
+ * row leaves them as they are. 0, or -1 on an SQLite error. */
+static int one_row(sqlite3 *db, const char *q, int64_t p1, int64_t p2, int64_t *v0, int64_t *v1)
 {
 	sqlite3_stmt *st;
+	int rc;
 
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-		return NULL;
-	sqlite3_bind_int64(st, 1, first_id);
-	sqlite3_bind_int64(st, 2, last_id);
-	return st;
+	if (prep(db, q, p1, p2, &st) < 0)
+		return -1;
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*v0 = sqlite3_column_int64(st, 0);
+		if (v1)
+			*v1 = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
 }
 
 static uint32_t file_for(struct ctx *c, uint64_t dev, uint64_t ino, uint64_t min_pages)
@@ -373,10 +389,9 @@ static int load_offcpu(struct ctx *c, int64_t first_id, int64_t last_id)
 
 	/* event.type (enum fl_ev): 10 SCHED_SWITCH, 11 SCHED_WAKING; the followed threads'
 	 * own events: faults 1-2, mmap_lock 3-5, filemap 6-7, syscalls 21-22 */
-	st = event_range(c->db, "SELECT ts, a0, a2, a3, type, tid, cpu, a1 FROM event WHERE id "
-			 "BETWEEN ? AND ? AND inst = 0 AND type IN (1, 2, 3, 4, 5, 6, 7, 10, 11, 12, "
-			 "21, 22) ORDER BY id", first_id, last_id);
-	if (!st)
+	if (prep(c->db, "SELECT ts, a0, a2, a3, type, tid, cpu, a1 FROM event WHERE id "
+		 "BETWEEN ? AND ? AND inst = 0 AND type IN (1, 2, 3, 4, 5, 6, 7, 10, 11, 12, "
+		 "21, 22) ORDER BY id", first_id, last_id, &st) < 0)
 		return sqlerr(c, "sched_switch events");
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		uint64_t ts = (uint64_t)sqlite3_column_int64(st, 0);
@@ -960,14 +975,6 @@ static int iorq_cmp(const void *a, const void *b)
 	return x->done < y->done ? -1 : x->done > y->done;
 }
 
-static uint64_t *push_u64(uint64_t *v, size_t *n, uint64_t x)
-{
-	if (!(*n & (*n - 1)))
-		v = fl_realloc(v, (*n ? 2 * *n : 1) * sizeof(*v));
-	v[(*n)++] = x;
-	return v;
-}
-
 static int io_rounds(struct ctx *c, int64_t capture_id)
 {
 	sqlite3_stmt *st;
@@ -977,12 +984,11 @@ static int io_rounds(struct ctx *c, int64_t capture_id)
 	size_t ngaps = 0, nlat = 0;
 	int rc;
 
-	if (sqlite3_prepare_v2(c->db, "SELECT issue_ns, complete_ns, coalesce(issue_tid, -1) FROM "
-			       "io WHERE capture = ? AND issue_ns IS NOT NULL AND complete_ns IS "
-			       "NOT NULL AND complete_ns > issue_ns AND coalesce(rwbs, 'R') LIKE "
-			       "'%R%'", -1, &st, NULL) != SQLITE_OK)
+	if (prep(c->db, "SELECT issue_ns, complete_ns, coalesce(issue_tid, -1) FROM io WHERE "
+		 "capture = ?1 AND issue_ns IS NOT NULL AND complete_ns IS NOT NULL AND "
+		 "complete_ns > issue_ns AND coalesce(rwbs, 'R') LIKE '%R%'", capture_id, 0,
+		 &st) < 0)
 		return sqlerr(c, "io");
-	sqlite3_bind_int64(st, 1, capture_id);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (n == cap) {
 			cap = cap ? 2 * cap : 1024;
@@ -1009,7 +1015,7 @@ static int io_rounds(struct ctx *c, int64_t capture_id)
 		if (!i || rq[i].done - rq[i - 1].done >= ROUND_GAP_NS)
 			rs[nr++] = i;
 		else
-			gaps = push_u64(gaps, &ngaps, rq[i].done - rq[i - 1].done);
+			fl_push_u64(&gaps, &ngaps, rq[i].done - rq[i - 1].done);
 	}
 	rs[nr] = n;
 	for (size_t r = 0; r < nr; r++) {
@@ -1035,7 +1041,7 @@ static int io_rounds(struct ctx *c, int64_t capture_id)
 		}
 		if (!members)
 			continue;
-		lat = push_u64(lat, &nlat, first - op);
+		fl_push_u64(&lat, &nlat, first - op);
 		njoin += members;
 		/* issued in the round, completed later (within the longest latency of it) */
 		for (size_t i = rs[r + 1]; i < n && rq[i].done < first + maxlat; i++)
@@ -1052,49 +1058,21 @@ static int io_rounds(struct ctx *c, int64_t capture_id)
 	c->info->io_rounds = nr;
 	c->info->io_round_share = (uint32_t)(in_big * 100 / n);
 	/* the CPU that takes the interrupts: the one most completions were traced on */
-	if (sqlite3_prepare_v2(c->db, "SELECT e.cpu, count(*) FROM ev_block_rq e JOIN capture k "
-			       "ON k.id = ?1 WHERE e.capture = ?1 AND e.kind = 'complete' GROUP BY "
-			       "e.cpu ORDER BY 2 DESC LIMIT 1", -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_int64(st, 1, capture_id);
+	if (prep(c->db, "SELECT cpu, count(*) FROM ev_block_rq WHERE capture = ?1 AND kind = "
+		 "'complete' GROUP BY cpu ORDER BY 2 DESC LIMIT 1", capture_id, 0, &st) == 0) {
 		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int64(st, 1) * 2 > (int64_t)n)
 			c->in->irq_cpu = (uint32_t)sqlite3_column_int(st, 0);
 		sqlite3_finalize(st);
 	}
-	/*
-	 * The block layer's per-CPU kworkers (kblockd's nice -20 ones dispatch the
-	 * requests): each run from its switch-in to the CPU's next switch. The
-	 * model draws one onto the submitting CPU per request with the capture's
-	 * runs-per-request chance (t3: 3,030 runs for 23,622 reads, 7 us at the
-	 * median, 0.31 s in all).
-	 */
-	if (sqlite3_prepare_v2(c->db, "SELECT cpu, ts, next_comm LIKE 'kworker/%' FROM "
-			       "ev_sched_switch WHERE capture = ? ORDER BY cpu, ts", -1, &st,
-			       NULL) == SQLITE_OK) {
-		int64_t pcpu = -1, pts = 0;
-		int pk = 0;
-		uint64_t *kw = NULL;
-		size_t nkw = 0;
-
-		sqlite3_bind_int64(st, 1, capture_id);
-		while (sqlite3_step(st) == SQLITE_ROW) {
-			int64_t cpu = sqlite3_column_int64(st, 0), ts = sqlite3_column_int64(st, 1);
-
-			if (cpu == pcpu && pk && ts > pts)
-				kw = push_u64(kw, &nkw, (uint64_t)(ts - pts));
-			pcpu = cpu;
-			pts = ts;
-			pk = sqlite3_column_int(st, 2);
-		}
-		sqlite3_finalize(st);
-		if (nkw >= CALIB_MIN) {
-			c->in->kworker_ns = kw;
-			c->in->nkworker_ns = nkw;
-			c->in->kworker_ppm = (uint32_t)(nkw * 1000000 / n);
-			kw = NULL;
-		}
-		free(kw);
-	}
+	/* the kworkers' runs (sched_costs) per read request */
+	if (c->in->nkworker_ns)
+		c->in->kworker_ppm = (uint32_t)(c->in->nkworker_ns * 1000000 / n);
 out:
+	if (!c->in->nio_round) {	/* the model charges kworkers only with the rounds */
+		free(c->in->kworker_ns);
+		c->in->kworker_ns = NULL;
+		c->in->nkworker_ns = 0;
+	}
 	free(rq);
 	free(rs);
 	free(gaps);
@@ -1191,24 +1169,30 @@ static void ra_page_cost(struct ctx *c, uint64_t *const gaps[ORDERS], const size
  * first (anonmix's short loops: 17.7 us). The median over
  * switches with both sides under SWITCH_MAX_NS (t3: 5.5 us, 3.9 us of it
  * before the switch).
+ *
+ * In the same pass, the per-CPU kworkers' runs (kblockd's nice -20 ones
+ * dispatch the block requests): each from its switch-in to the CPU's next
+ * switch. With a device in rounds (io_rounds) the model draws one onto the
+ * submitting CPU per request with the capture's runs-per-request chance (t3:
+ * 3,030 runs for 23,622 reads, 7 us at the median, 0.31 s in all).
  */
 #define SWITCH_MAX_NS	50000
 
-static int switch_cost(struct ctx *c, int64_t first_id, int64_t last_id)
+static int sched_costs(struct ctx *c, int64_t first_id, int64_t last_id)
 {
 	sqlite3_stmt *st;
 	struct cpust {
-		uint64_t last_ts, pend_ts;
+		uint64_t last_ts, pend_ts, kw_since;
 		int32_t last_tid, pend_tid;
 		int last_type;
 	} *cs = NULL;
-	size_t ncs = 0, nv = 0;
-	uint64_t *v = NULL;
+	size_t ncs = 0, nv = 0, nkw = 0;
+	uint64_t *v = NULL, *kw = NULL;
 	int rc;
 
-	st = event_range(c->db, "SELECT ts, cpu, tid, type, a0, a2, a3 FROM event WHERE id BETWEEN "
-			 "?1 AND ?2 AND cpu IS NOT NULL ORDER BY id", first_id, last_id);
-	if (!st)
+	if (prep(c->db, "SELECT ts, cpu, tid, type, a0, a2, a3, type = 10 AND comm2 LIKE "
+		 "'kworker/%' FROM event WHERE id BETWEEN ?1 AND ?2 AND cpu IS NOT NULL ORDER BY "
+		 "id", first_id, last_id, &st) < 0)
 		return sqlerr(c, "events");
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		uint64_t ts = (uint64_t)sqlite3_column_int64(st, 0);
@@ -1229,6 +1213,9 @@ static int switch_cost(struct ctx *c, int64_t first_id, int64_t last_id)
 			int64_t state = sqlite3_column_int64(st, 5);
 			int32_t next = (int32_t)sqlite3_column_int64(st, 6);
 
+			if (p->kw_since && ts > p->kw_since)
+				fl_push_u64(&kw, &nkw, ts - p->kw_since);
+			p->kw_since = sqlite3_column_int(st, 7) ? ts : 0;
 			p->pend_tid = 0;
 			/* not a lock wait: a writer may have spun there before it slept */
 			if ((state & 2) && prev && prev == p->last_tid && p->last_type != 3 &&
@@ -1243,7 +1230,7 @@ static int switch_cost(struct ctx *c, int64_t first_id, int64_t last_id)
 		}
 		if (p->pend_tid && tid == p->pend_tid) {
 			if (ts - p->pend_ts < 2 * SWITCH_MAX_NS)
-				v = push_u64(v, &nv, ts - p->pend_ts);
+				fl_push_u64(&v, &nv, ts - p->pend_ts);
 			p->pend_tid = 0;
 		}
 		p->last_tid = tid;
@@ -1254,6 +1241,7 @@ static int switch_cost(struct ctx *c, int64_t first_id, int64_t last_id)
 	free(cs);
 	if (rc != SQLITE_DONE) {
 		free(v);
+		free(kw);
 		return sqlerr(c, "events");
 	}
 	if (nv >= CALIB_MIN) {
@@ -1262,6 +1250,12 @@ static int switch_cost(struct ctx *c, int64_t first_id, int64_t last_id)
 		c->info->switch_samples = nv;
 	}
 	free(v);
+	if (nkw >= CALIB_MIN) {
+		c->in->kworker_ns = kw;
+		c->in->nkworker_ns = nkw;
+	} else {
+		free(kw);
+	}
 	return 0;
 }
 
@@ -1282,11 +1276,10 @@ static int calibrate(struct ctx *c, int64_t first_id, int64_t last_id)
 	 * 17/18 MEMCG_RECLAIM_BEGIN/END, 19/20 DIRECT_RECLAIM_BEGIN/END */
 	/* sched_switch of the main instance; the others from the instance that holds
 	 * them (the extra global one of command-mode captures), not twice */
-	st = event_range(c->db, "SELECT ts, tid, type, a0, a3 FROM event WHERE id BETWEEN ?1 AND "
-			 "?2 AND ((type = 10 AND inst = 0) OR (type IN (8, 17, 18, 19, 20, 25) AND "
-			 "inst = (SELECT coalesce(max(inst), 0) FROM event WHERE id BETWEEN ?1 AND "
-			 "?2 AND type IN (8, 17)))) ORDER BY id", first_id, last_id);
-	if (!st) {
+	if (prep(c->db, "SELECT ts, tid, type, a0, a3 FROM event WHERE id BETWEEN ?1 AND "
+		 "?2 AND ((type = 10 AND inst = 0) OR (type IN (8, 17, 18, 19, 20, 25) AND "
+		 "inst = (SELECT coalesce(max(inst), 0) FROM event WHERE id BETWEEN ?1 AND "
+		 "?2 AND type IN (8, 17)))) ORDER BY id", first_id, last_id, &st) < 0) {
 		sqlerr(c, "reclaim events");
 		goto out;
 	}
@@ -1420,10 +1413,9 @@ static int cached_files(struct ctx *c, int64_t first_id, int64_t last_id)
 	if (!have_adds)
 		return 0;
 	/* event.type 8 = FL_EV_FILEMAP_ADD (capture/decode.h), a0 s_dev, a1 i_ino */
-	st = event_range(c->db, "SELECT DISTINCT a0, a1 FROM event WHERE id BETWEEN ?1 AND ?2 AND "
-			 "type = 8 UNION SELECT DISTINCT dev, ino FROM fault WHERE capture = ?3 AND "
-			 "major = 1 AND ino IS NOT NULL", first_id, last_id);
-	if (!st)
+	if (prep(c->db, "SELECT DISTINCT a0, a1 FROM event WHERE id BETWEEN ?1 AND ?2 AND "
+		 "type = 8 UNION SELECT DISTINCT dev, ino FROM fault WHERE capture = ?3 AND "
+		 "major = 1 AND ino IS NOT NULL", first_id, last_id, &st) < 0)
 		return sqlerr(c, "page-cache inserts");
 	sqlite3_bind_int64(st, 3, c->cap);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -1459,35 +1451,6 @@ static int cached_files(struct ctx *c, int64_t first_id, int64_t last_id)
 	}
 	free(seen);
 	return 0;
-}
-
-/* Prepares q and binds ?1 = p1 and, if q has it, ?2 = p2. */
-static int prep(sqlite3 *db, const char *q, int64_t p1, int64_t p2, sqlite3_stmt **st)
-{
-	if (sqlite3_prepare_v2(db, q, -1, st, NULL) != SQLITE_OK)
-		return -1;
-	sqlite3_bind_int64(*st, 1, p1);
-	if (sqlite3_bind_parameter_count(*st) >= 2)
-		sqlite3_bind_int64(*st, 2, p2);
-	return 0;
-}
-
-/* One row of q (bound as prep binds it): its first column in *v0 and, with v1, its second. No
- * row leaves them as they are. 0, or -1 on an SQLite error. */
-static int one_row(sqlite3 *db, const char *q, int64_t p1, int64_t p2, int64_t *v0, int64_t *v1)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	if (prep(db, q, p1, p2, &st) < 0)
-		return -1;
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		*v0 = sqlite3_column_int64(st, 0);
-		if (v1)
-			*v1 = sqlite3_column_int64(st, 1);
-	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
 }
 
 int fl_opstream_load(sqlite3 *db, int64_t capture_id, struct fl_model_input *in,
@@ -1577,10 +1540,9 @@ int fl_opstream_load(sqlite3 *db, int64_t capture_id, struct fl_model_input *in,
 			"l.acquired_ns IS NOT NULL AND l.tgid IS NOT NULL") < 0)
 		goto out;
 	/* mmap flags / fd / offset from the sys_enter events (args 3..5) */
-	st = event_range(db, "SELECT e.ts, e.tid, e.a3, e.a5 FROM event e JOIN sys_name s ON "
-			 "s.sys = e.sys AND s.name = 'mmap' WHERE e.id BETWEEN ? AND ? AND "
-			 "e.type = 21", first_id, last_id);
-	if (!st) {
+	if (prep(db, "SELECT e.ts, e.tid, e.a3, e.a5 FROM event e JOIN sys_name s ON "
+		 "s.sys = e.sys AND s.name = 'mmap' WHERE e.id BETWEEN ? AND ? AND "
+		 "e.type = 21", first_id, last_id, &st) < 0) {
 		sqlerr(&c, "mmap events");
 		goto out;
 	}
@@ -1625,7 +1587,7 @@ int fl_opstream_load(sqlite3 *db, int64_t capture_id, struct fl_model_input *in,
 		thread_of(&c, raw[i].tid, raw[i].tgid, raw[i].prio);
 	if (calibrate(&c, first_id, last_id) < 0)
 		goto out;
-	if (switch_cost(&c, first_id, last_id) < 0)
+	if (sched_costs(&c, first_id, last_id) < 0)
 		goto out;
 	if (load_offcpu(&c, first_id, last_id) < 0)
 		goto out;
@@ -1716,14 +1678,9 @@ int fl_opstream_load(sqlite3 *db, int64_t capture_id, struct fl_model_input *in,
 		}
 		sqlite3_bind_int64(st, 1, capture_id);
 		sqlite3_bind_int(st, 2, wr);
-		while (sqlite3_step(st) == SQLITE_ROW) {
-			size_t k = in->nacq[wr];
-
-			if (!(k & (k - 1)))
-				in->acq_ns[wr] = fl_realloc(in->acq_ns[wr],
-							    (k ? 2 * k : 1) * sizeof(uint64_t));
-			in->acq_ns[wr][in->nacq[wr]++] = (uint64_t)sqlite3_column_int64(st, 0);
-		}
+		while (sqlite3_step(st) == SQLITE_ROW)
+			fl_push_u64(&in->acq_ns[wr], &in->nacq[wr],
+				    (uint64_t)sqlite3_column_int64(st, 0));
 		sqlite3_finalize(st);
 		st = NULL;
 	}
@@ -1907,6 +1864,43 @@ static size_t first_add(const struct tsadd *adds, size_t n, int32_t tid, uint64_
 	return lo;
 }
 
+/* The capture's event ids in *first_id..*last_id (an empty range if it has none). */
+static int capture_events(sqlite3 *db, int64_t capture_id, int64_t *first_id, int64_t *last_id)
+{
+	*first_id = 0;
+	*last_id = -1;
+	return one_row(db, "SELECT coalesce(event_first_id, 0), coalesce(event_last_id, -1) FROM "
+		       "capture WHERE id = ?1", capture_id, 0, first_id, last_id);
+}
+
+/*
+ * The rows of q over the event range (tid, ts and, if q has a third column, the folio's
+ * order) appended to *v[*n] as struct tsadd (pages 1 << order, else 0). 0, or -1 on an
+ * SQLite error.
+ */
+static int load_tsadd(sqlite3 *db, const char *q, int64_t first_id, int64_t last_id,
+		      struct tsadd **v, size_t *n)
+{
+	sqlite3_stmt *st;
+	size_t cap = *n;
+	int rc;
+
+	if (prep(db, q, first_id, last_id, &st) < 0)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? 2 * cap : 1024;
+			*v = fl_realloc(*v, cap * sizeof(**v));
+		}
+		(*v)[*n].tid = sqlite3_column_int(st, 0);
+		(*v)[*n].ts = (uint64_t)sqlite3_column_int64(st, 1);
+		(*v)[(*n)++].pages = sqlite3_column_count(st) > 2 ?
+				     1ULL << sqlite3_column_int(st, 2) : 0;
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
 int fl_opstream_pc_activity(sqlite3 *db, int64_t capture_id, struct fl_pc_activity *a,
 			    struct fl_err *err)
 {
@@ -1933,33 +1927,21 @@ int fl_opstream_pc_activity(sqlite3 *db, int64_t capture_id, struct fl_pc_activi
 		"rwbs LIKE '%R%' ORDER BY complete_ns";
 	struct tsadd *adds = NULL;
 	uint64_t *wp = NULL, *wb = NULL;
-	size_t nadds = 0, capadds = 0, nw = 0, capw = 0;
-	int64_t first_id = 0, last_id = -1, v[2] = { 0, 0 };
+	size_t nadds = 0, nw = 0, nwp = 0;	/* nwp == nw: the windows' pages and build times */
+	int64_t first_id, last_id, v[2] = { 0, 0 };
 	sqlite3_stmt *st = NULL;
 	const char *what = "capture";
 	int rc, ret = -1;
 
 	memset(a, 0, sizeof(*a));
-	if (one_row(db, "SELECT coalesce(event_first_id, 0), coalesce(event_last_id, -1) FROM "
-		    "capture WHERE id = ?1", capture_id, 0, &first_id, &last_id) < 0)
+	if (capture_events(db, capture_id, &first_id, &last_id) < 0)
 		goto sqlfail;
 
 	what = "page-cache insertions";
-	if (prep(db, q_adds, first_id, last_id, &st) < 0)
+	if (load_tsadd(db, q_adds, first_id, last_id, &adds, &nadds) < 0)
 		goto sqlfail;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (nadds == capadds) {
-			capadds = capadds ? 2 * capadds : 1024;
-			adds = fl_realloc(adds, capadds * sizeof(*adds));
-		}
-		adds[nadds].tid = sqlite3_column_int(st, 0);
-		adds[nadds].ts = (uint64_t)sqlite3_column_int64(st, 1);
-		adds[nadds].pages = 1ULL << sqlite3_column_int(st, 2);
-		a->inserted += adds[nadds++].pages;
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		goto sqlfail;
+	for (size_t i = 0; i < nadds; i++)
+		a->inserted += adds[i].pages;
 
 	what = "page-cache deletions";
 	if (one_row(db, q_dels, first_id, last_id, &v[0], NULL) < 0)
@@ -1985,13 +1967,8 @@ int fl_opstream_pc_activity(sqlite3 *db, int64_t capture_id, struct fl_pc_activi
 			pages += adds[j].pages;
 		if (j == i)
 			continue;	/* its pages were there: another task's read */
-		if (nw == capw) {
-			capw = capw ? 2 * capw : 64;
-			wp = fl_realloc(wp, capw * sizeof(*wp));
-			wb = fl_realloc(wb, capw * sizeof(*wb));
-		}
-		wp[nw] = pages;
-		wb[nw++] = adds[j - 1].ts - adds[i].ts;
+		fl_push_u64(&wp, &nwp, pages);
+		fl_push_u64(&wb, &nw, adds[j - 1].ts - adds[i].ts);
 	}
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
@@ -2030,31 +2007,17 @@ int fl_opstream_writer_waits(sqlite3 *db, int64_t capture_id, struct fl_writer_w
 		"write = 1 AND trylock = 0 AND success = 1 AND acquired_ns IS NOT NULL AND "
 		"(holders > 0 OR writers_ahead > 0)";
 	struct tsadd *outs = NULL;	/* the switch-outs: tid left its CPU at ts */
-	size_t nouts = 0, capouts = 0;
-	int64_t first_id = 0, last_id = -1;
+	size_t nouts = 0;
+	int64_t first_id, last_id;
 	sqlite3_stmt *st = NULL;
 	const char *what = "capture";
 	int rc, ret = -1;
 
 	memset(w, 0, sizeof(*w));
-	if (one_row(db, "SELECT coalesce(event_first_id, 0), coalesce(event_last_id, -1) FROM "
-		    "capture WHERE id = ?1", capture_id, 0, &first_id, &last_id) < 0)
+	if (capture_events(db, capture_id, &first_id, &last_id) < 0)
 		goto sqlfail;
 	what = "sched_switch events";
-	if (prep(db, q_outs, first_id, last_id, &st) < 0)
-		goto sqlfail;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (nouts == capouts) {
-			capouts = capouts ? 2 * capouts : 1024;
-			outs = fl_realloc(outs, capouts * sizeof(*outs));
-		}
-		outs[nouts].tid = sqlite3_column_int(st, 0);
-		outs[nouts].ts = (uint64_t)sqlite3_column_int64(st, 1);
-		outs[nouts++].pages = 0;
-	}
-	sqlite3_finalize(st);
-	st = NULL;
-	if (rc != SQLITE_DONE)
+	if (load_tsadd(db, q_outs, first_id, last_id, &outs, &nouts) < 0)
 		goto sqlfail;
 	what = "lock waits";
 	if (prep(db, q_waits, capture_id, 0, &st) < 0)
